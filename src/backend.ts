@@ -1,0 +1,56 @@
+import type { Extractor } from './types.js';
+import type { Facet } from './config.js';
+import { log } from './util/log.js';
+import { UserError, errorMessage } from './util/errors.js';
+import { locateWeights, fetchModel } from './vit/models.js';
+import { createDinoExtractor } from './vit/extractor.js';
+import { createPhysicsExtractor } from './physics/extractor.js';
+
+export type BackendChoice = 'auto' | 'dino' | 'physics';
+
+export interface BackendRequest {
+  backend: BackendChoice;
+  /** Manifest name (dino-vits8 …) or a path to a .safetensors file. */
+  model: string;
+  stride: number;
+  loadSize: number;
+  layer: number;
+  facet: Facet;
+  /** auto only: try to download missing weights before falling back to physics. */
+  download?: boolean;
+}
+
+/**
+ * Opens the feature backend the user asked for. `auto` takes DINO when its weights are in
+ * models/ (or can be downloaded) and otherwise the embedded physics backend, and says so.
+ */
+export async function openExtractor(request: BackendRequest): Promise<Extractor> {
+  if (request.backend === 'physics') {
+    return createPhysicsExtractor({ stride: request.stride, loadSize: request.loadSize });
+  }
+  let weightsPath = await locateWeights(request.model);
+  if (!weightsPath && request.backend === 'auto' && request.download) {
+    try {
+      weightsPath = await fetchModel(request.model);
+    } catch (error) {
+      log.warn(`could not download ${request.model}: ${errorMessage(error)}`);
+    }
+  }
+  if (!weightsPath) {
+    if (request.backend === 'dino') {
+      throw new UserError(
+        `no weights for ${request.model}: run \`bonestream fetch-model ${request.model}\`, or pass --model path/to/model.safetensors`,
+      );
+    }
+    log.warn(`backend: physics (no DINO weights for ${request.model} in models/; run \`bonestream fetch-model\` for the ViT)`);
+    return createPhysicsExtractor({ stride: request.stride, loadSize: request.loadSize });
+  }
+  return createDinoExtractor({
+    weightsPath,
+    model: request.model,
+    stride: request.stride,
+    loadSize: request.loadSize,
+    layer: request.layer,
+    facet: request.facet,
+  });
+}

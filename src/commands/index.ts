@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+
+/**
+ * Every subcommand, in the order `bonestream --help` lists them. A command module exports
+ * `register(program)`, which adds the subcommand with all its options and their defaults.
+ * Actions set `process.exitCode` when some of the work failed; they throw UserError for
+ * input the user must fix.
+ */
+export const COMMANDS: Array<(program: Command) => void> = [];

@@ -1,0 +1,51 @@
+import { Option, type Command } from 'commander';
+import { DEFAULTS, intInRange, numberInRange, facet, type Facet } from '../config.js';
+import type { BackendRequest, BackendChoice } from '../backend.js';
+
+/** Options shared by every command that extracts features, so they read the same everywhere. */
+export interface BackendOptions {
+  backend: BackendChoice;
+  model: string;
+  stride: number;
+  loadSize: number;
+  layer: number;
+  facet: Facet;
+}
+
+export function addBackendOptions(command: Command, defaultBackend: BackendChoice = 'auto'): Command {
+  return command
+    .addOption(
+      new Option('--backend <name>', 'feature backend: dino (the paper\'s ViT), physics (embedded, no download), or auto (dino when its weights are present)')
+        .choices(['auto', 'dino', 'physics'])
+        .default(defaultBackend),
+    )
+    .option('--model <name|path>', 'DINO model from models/manifest.json, or a .safetensors file', DEFAULTS.model)
+    .option('--stride <n>', 'patch stride in pixels, 1..8 (8 = the paper\'s grid, 4 = the reference code\'s)', intInRange('--stride', 1, 8), DEFAULTS.stride)
+    .option('--load-size <px>', 'smaller image edge after resizing', intInRange('--load-size', 8, 4096), DEFAULTS.loadSize)
+    .option('--layer <n>', 'ViT block whose facet is the descriptor (0-based)', intInRange('--layer', 0, 23), DEFAULTS.layer)
+    .option('--facet <name>', 'descriptor facet: key, query, value or token', facet, DEFAULTS.facet);
+}
+
+export function backendRequest(options: BackendOptions, download = false): BackendRequest {
+  return { ...options, download };
+}
+
+/** Options of the co-segmentation step (the paper's k-means and voting). */
+export interface SegmentOptions {
+  k: number | 'auto';
+  tau: number;
+  votes: number;
+  seed: number;
+}
+
+export function parseK(raw: string): number | 'auto' {
+  return raw === 'auto' ? 'auto' : intInRange('--k', 1, 64)(raw);
+}
+
+export function addSegmentOptions(command: Command): Command {
+  return command
+    .option('--k <n|auto>', `number of clusters, or auto (elbow rule, k = 1..${DEFAULTS.maxK})`, parseK, 'auto' as const)
+    .option('--tau <x>', 'saliency threshold τ for an image\'s vote', numberInRange('--tau', 0, 1), DEFAULTS.tau)
+    .option('--votes <percent>', 'share of images that must vote for a salient cluster', numberInRange('--votes', 0, 100), DEFAULTS.votes)
+    .option('--seed <n>', 'random seed (k-means++ initialization)', intInRange('--seed', 0, 2 ** 31 - 1), DEFAULTS.seed);
+}

@@ -1,0 +1,24 @@
+/**
+ * Structured, leveled log lines on stderr. Never pass image data here: logs may end up in
+ * a hospital's central logging, and pixel data is patient data.
+ */
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+function threshold(): number {
+  const env = (process.env.BONESTREAM_LOG ?? 'info') as Level;
+  return ORDER[env] ?? ORDER.info;
+}
+
+function write(level: Level, message: string, fields?: Record<string, unknown>): void {
+  if (ORDER[level] < threshold()) return;
+  const extra = fields && Object.keys(fields).length ? ' ' + JSON.stringify(fields) : '';
+  process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${message}${extra}\n`);
+}
+
+export const log = {
+  debug: (message: string, fields?: Record<string, unknown>) => write('debug', message, fields),
+  info: (message: string, fields?: Record<string, unknown>) => write('info', message, fields),
+  warn: (message: string, fields?: Record<string, unknown>) => write('warn', message, fields),
+  error: (message: string, fields?: Record<string, unknown>) => write('error', message, fields),
+};

@@ -1,0 +1,20 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildProgram } from '../src/cli.js';
+
+test('--help names every subcommand and each option with its default', () => {
+  const program = buildProgram();
+  const help = program.helpInformation();
+  for (const command of program.commands) {
+    assert.ok(help.includes(command.name()), `top-level help lists ${command.name()}`);
+    const commandHelp = command.helpInformation();
+    for (const option of command.options) {
+      assert.ok(commandHelp.includes(option.long ?? option.flags), `${command.name()} --help lists ${option.flags}`);
+      if (option.defaultValue !== undefined && option.defaultValue !== false) {
+        assert.ok(commandHelp.includes('default:'), `${command.name()} --help shows defaults`);
+      }
+    }
+  }
+});
+
+test.run();
