@@ -1,0 +1,110 @@
+import sharp, { type Sharp } from 'sharp';
+import { scheme } from 'vega';
+import type { GrayImage } from '../types.js';
+
+/** Pictures for reports and `viz`: patch grids upsampled for viewing, overlays, tile grids. */
+
+/** RGB bytes [rows * cols, 3] on the patch grid → PNG of width × height, nearest-neighbour. */
+export async function gridRgbPng(rgb: Uint8Array, grid: [number, number], width: number, height: number): Promise<Buffer> {
+  const [rows, cols] = grid;
+  return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { raw: { width: cols, height: rows, channels: 3 } })
+    .resize(width, height, { kernel: 'nearest', fit: 'fill' })
+    .png()
+    .toBuffer();
+}
+
+const VIRIDIS: Uint8Array = viridisTable();
+
+function viridisTable(): Uint8Array {
+  const interpolate = scheme('viridis') as (t: number) => string;
+  const table = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const [r, g, b] = (interpolate(i / 255).match(/\d+/g) ?? ['0', '0', '0']).map(Number);
+    table.set([r, g, b], i * 3);
+  }
+  return table;
+}
+
+/**
+ * A map on the patch grid (attention, saliency) min–max scaled per map and coloured with
+ * viridis; a constant map is drawn at the bottom of the scale.
+ */
+export function heatRgb(values: Float32Array /* [rows * cols] */): Uint8Array /* [rows * cols, 3] */ {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const span = max > min ? max - min : 1;
+  const rgb = new Uint8Array(values.length * 3);
+  for (let i = 0; i < values.length; i++) {
+    const level = Math.round((255 * (values[i] - min)) / span);
+    rgb.set(VIRIDIS.subarray(level * 3, level * 3 + 3), i * 3);
+  }
+  return rgb;
+}
+
+/** A gray image as PNG, scaled to `width` (aspect kept). */
+export async function grayPng(image: GrayImage, width = image.width): Promise<Buffer> {
+  return rawGray(image).resize({ width }).png().toBuffer();
+}
+
+/**
+ * The image in gray with the predicted bone tinted red and, when given, the reference mask's
+ * outline in green; scaled to `width` (aspect kept). Masks are 0/255 at the image's size.
+ */
+export async function overlayPng(image: GrayImage, mask: GrayImage, truth?: GrayImage, width = 160): Promise<Buffer> {
+  const { width: w, height: h } = image;
+  const rgb = new Uint8Array(w * h * 3);
+  for (let i = 0; i < w * h; i++) {
+    const g = image.data[i];
+    const bone = mask.data[i] !== 0;
+    rgb[i * 3] = bone ? Math.round(0.55 * g + 0.45 * 255) : g;
+    rgb[i * 3 + 1] = bone ? Math.round(0.55 * g) : g;
+    rgb[i * 3 + 2] = bone ? Math.round(0.55 * g) : g;
+  }
+  if (truth) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (isEdge(truth, x, y)) rgb.set([40, 230, 60], (y * w + x) * 3);
+      }
+    }
+  }
+  return sharp(Buffer.from(rgb.buffer), { raw: { width: w, height: h, channels: 3 } })
+    .resize({ width })
+    .png()
+    .toBuffer();
+}
+
+/** A foreground pixel with a background (or out-of-image) 4-neighbour. */
+function isEdge(mask: GrayImage, x: number, y: number): boolean {
+  const { width, height, data } = mask;
+  if (data[y * width + x] === 0) return false;
+  const outside = (xx: number, yy: number) =>
+    xx < 0 || yy < 0 || xx >= width || yy >= height || data[yy * width + xx] === 0;
+  return outside(x - 1, y) || outside(x + 1, y) || outside(x, y - 1) || outside(x, y + 1);
+}
+
+/** PNG tiles of equal size laid out row by row, `columns` per row, on a white background. */
+export async function tileGrid(tiles: Buffer[], columns: number, tileWidth: number, tileHeight: number, gap = 4): Promise<Buffer> {
+  const rows = Math.ceil(tiles.length / columns);
+  const width = columns * tileWidth + (columns + 1) * gap;
+  const height = rows * tileHeight + (rows + 1) * gap;
+  return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite(
+      tiles.map((input, i) => ({
+        input,
+        left: gap + (i % columns) * (tileWidth + gap),
+        top: gap + Math.floor(i / columns) * (tileHeight + gap),
+      })),
+    )
+    .png()
+    .toBuffer();
+}
+
+function rawGray(image: GrayImage): Sharp {
+  return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), {
+    raw: { width: image.width, height: image.height, channels: 1 },
+  });
+}
