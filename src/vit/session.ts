@@ -1,0 +1,86 @@
+import ort from 'onnxruntime-node';
+import type { VitWeights } from './weights.js';
+import { buildVitGraph, INPUT_NAME, type GraphRequest } from './graph.js';
+
+/**
+ * onnxruntime sessions for built ViT graphs, cached per (weights file, stride, input size,
+ * outputs): building a graph and creating a session take far longer than a run, so a video
+ * of one frame size creates exactly one.
+ */
+
+export interface VitSession {
+  grid: [rows: number, cols: number];
+  /** input: [1, C, H, W] normalized pixels → outputs by name. */
+  run(input: Float32Array): Promise<Record<string, Float32Array>>;
+}
+
+/**
+ * Intra-op threads. On the 2-core machines this project targets one thread is as fast as two
+ * at stride 8 (GEMM gains little from the second core, see PERFORMANCE-NOTES.md) and leaves a
+ * core for decoding and serving; BONESTREAM_THREADS overrides it.
+ */
+export function sessionOptions(): ort.InferenceSession.SessionOptions {
+  const threads = Number(process.env.BONESTREAM_THREADS ?? 1);
+  return {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: Number.isInteger(threads) && threads >= 0 ? threads : 1,
+    interOpNumThreads: 1,
+  };
+}
+
+/** Distinct graphs kept alive; a service sees one frame size, analysis a handful. */
+const MAX_CACHED = 4;
+const cache = new Map<string, Promise<VitSession>>();
+
+function cacheKey(weights: VitWeights, request: GraphRequest): string {
+  const facets = request.facets.map((f) => `${f.facet}${f.layer}`).sort().join(',');
+  return `${weights.path}|s${request.stride}|${request.height}x${request.width}|${facets}|${request.attention ? 'attn' : ''}`;
+}
+
+export function vitSession(weights: VitWeights, request: GraphRequest): Promise<VitSession> {
+  const key = cacheKey(weights, request);
+  let session = cache.get(key);
+  if (session) {
+    // Most recently used last, so the oldest is evicted first.
+    cache.delete(key);
+  } else {
+    session = createSession(weights, request);
+    session.catch(() => cache.delete(key));
+  }
+  cache.set(key, session);
+  while (cache.size > MAX_CACHED) {
+    const [oldest, evicted] = cache.entries().next().value!;
+    cache.delete(oldest);
+    void evicted.then((s) => (s as CachedSession).release(), () => undefined);
+  }
+  return session;
+}
+
+/** Releases every cached session of one weights file (or all). */
+export async function releaseSessions(weightsPath?: string): Promise<void> {
+  const doomed = [...cache.entries()].filter(([key]) => !weightsPath || key.startsWith(`${weightsPath}|`));
+  for (const [key] of doomed) cache.delete(key);
+  await Promise.all(doomed.map(([, s]) => s.then((x) => (x as CachedSession).release(), () => undefined)));
+}
+
+interface CachedSession extends VitSession {
+  release(): Promise<void>;
+}
+
+async function createSession(weights: VitWeights, request: GraphRequest): Promise<CachedSession> {
+  const graph = buildVitGraph(weights, request);
+  const session = await ort.InferenceSession.create(graph.model, sessionOptions());
+  const dims = [1, weights.config.channels, request.height, request.width];
+  return {
+    grid: graph.grid,
+    async run(input) {
+      const feeds = { [INPUT_NAME]: new ort.Tensor('float32', input, dims) };
+      const results = await session.run(feeds);
+      const out: Record<string, Float32Array> = {};
+      for (const name of graph.outputs) out[name] = results[name].data as Float32Array;
+      return out;
+    },
+    release: () => session.release(),
+  };
+}
