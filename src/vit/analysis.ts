@@ -1,0 +1,70 @@
+import type { ExtractOptions, GrayImage } from '../types.js';
+import type { Facet } from '../config.js';
+import { UserError } from '../util/errors.js';
+import { loadVitWeights, type VitWeights } from './weights.js';
+import { preprocess } from './preprocess.js';
+import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from './graph.js';
+import { vitSession } from './session.js';
+
+/**
+ * Raw ViT features for the paper's pictures (PCA of keys, queries, values and tokens of
+ * every block; per-head attention maps): one graph run with every requested output.
+ */
+
+export interface AnalysisOptions {
+  stride: number;
+  loadSize: number;
+  facets: Facet[];
+  /** Blocks, 0-based. */
+  layers: number[];
+  noise?: ExtractOptions['noise'];
+}
+
+export interface Analysis {
+  grid: [rows: number, cols: number];
+  dim: number;
+  /** By `${facet}:${layer}`: [patches, D], heads concatenated head-major, not normalized. */
+  features: Map<string, Float32Array>;
+  /** Last block's CLS→patch attention per head: [heads, patches]. */
+  attention: Float32Array;
+  heads: number;
+}
+
+const weightsCache = new Map<string, Promise<VitWeights>>();
+
+function weightsFor(path: string): Promise<VitWeights> {
+  let weights = weightsCache.get(path);
+  if (!weights) {
+    weights = loadVitWeights(path);
+    weights.catch(() => weightsCache.delete(path));
+    weightsCache.set(path, weights);
+  }
+  return weights;
+}
+
+export async function analyzeImage(weightsPath: string, image: GrayImage, options: AnalysisOptions): Promise<Analysis> {
+  const weights = await weightsFor(weightsPath);
+  const { config } = weights;
+  for (const layer of options.layers) {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= config.depth) {
+      throw new UserError(`layer ${layer} is not a block of ${weightsPath} (blocks 0..${config.depth - 1})`);
+    }
+  }
+  if (options.stride < 1 || options.stride > config.patchSize) {
+    throw new UserError(`stride must be in 1..${config.patchSize} (got ${options.stride})`);
+  }
+  const layers = [...new Set(options.layers)];
+  const requests: FacetRequest[] = [...new Set(options.facets)].flatMap((facet) => layers.map((layer) => ({ facet, layer })));
+  const { input, resized } = await preprocess(image, options.loadSize, options.noise);
+  const session = await vitSession(weights, {
+    stride: options.stride,
+    height: resized.height,
+    width: resized.width,
+    facets: requests,
+    attention: true,
+  });
+  const outputs = await session.run(input);
+  const features = new Map<string, Float32Array>();
+  for (const { facet, layer } of requests) features.set(`${facet}:${layer}`, outputs[facetOutputName(facet, layer)]);
+  return { grid: session.grid, dim: config.dim, features, attention: outputs[ATTENTION_OUTPUT], heads: config.heads };
+}

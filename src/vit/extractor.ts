@@ -1,0 +1,102 @@
+import type { Extractor, ExtractOptions, Features, GrayImage } from '../types.js';
+import type { Facet } from '../config.js';
+import { UserError } from '../util/errors.js';
+import { loadVitWeights } from './weights.js';
+import { preprocess } from './preprocess.js';
+import { ATTENTION_OUTPUT, facetOutputName, type GraphRequest } from './graph.js';
+import { vitSession, releaseSessions } from './session.js';
+
+export interface DinoExtractorOptions {
+  weightsPath: string;
+  /** Manifest name or file, as the user gave it. */
+  model: string;
+  stride: number;
+  loadSize: number;
+  /** Block of the descriptors, 0-based (paper: 11, block 12 of ViT-S). */
+  layer: number;
+  facet: Facet;
+}
+
+/**
+ * The paper's features from a DINO ViT: descriptors = the chosen facet of the chosen block,
+ * L2-normalized per patch; saliency = the last block's CLS→patch attention averaged over
+ * heads, min–max normalized per image.
+ */
+export async function createDinoExtractor(options: DinoExtractorOptions): Promise<Extractor> {
+  const weights = await loadVitWeights(options.weightsPath);
+  const { config } = weights;
+  if (options.layer < 0 || options.layer >= config.depth) {
+    throw new UserError(`--layer must be in 0..${config.depth - 1} for ${options.model} (got ${options.layer})`);
+  }
+  if (options.stride < 1 || options.stride > config.patchSize) {
+    throw new UserError(`--stride must be in 1..${config.patchSize} for ${options.model} (got ${options.stride})`);
+  }
+  const output = facetOutputName(options.facet, options.layer);
+  return {
+    backend: 'dino',
+    model: options.model,
+    stride: options.stride,
+    loadSize: options.loadSize,
+    async extract(image: GrayImage, extractOptions: ExtractOptions = {}): Promise<Features> {
+      const { input, resized } = await preprocess(image, options.loadSize, extractOptions.noise);
+      const request: GraphRequest = {
+        stride: options.stride,
+        height: resized.height,
+        width: resized.width,
+        facets: [{ facet: options.facet, layer: options.layer }],
+        attention: true,
+      };
+      const session = await vitSession(weights, request);
+      const outputs = await session.run(input);
+      const [rows, cols] = session.grid;
+      return {
+        grid: [rows, cols],
+        dim: config.dim,
+        descriptors: l2NormalizeRows(outputs[output], config.dim),
+        saliency: minMax(meanOverHeads(outputs[ATTENTION_OUTPUT], config.heads)),
+        geometry: {
+          stride: options.stride,
+          patchSize: config.patchSize,
+          resized,
+          original: { width: image.width, height: image.height },
+        },
+      };
+    },
+    dispose: () => releaseSessions(options.weightsPath),
+  };
+}
+
+/** Each row of x [rows, dim] scaled to unit length in place (zero rows stay zero). */
+export function l2NormalizeRows(x: Float32Array, dim: number): Float32Array {
+  for (let offset = 0; offset < x.length; offset += dim) {
+    let sum = 0;
+    for (let d = 0; d < dim; d++) sum += x[offset + d] * x[offset + d];
+    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    for (let d = 0; d < dim; d++) x[offset + d] *= scale;
+  }
+  return x;
+}
+
+/** [heads, patches] → [patches]. */
+export function meanOverHeads(attention: Float32Array, heads: number): Float32Array {
+  const patches = attention.length / heads;
+  const out = new Float32Array(patches);
+  for (let h = 0; h < heads; h++) {
+    for (let p = 0; p < patches; p++) out[p] += attention[h * patches + p];
+  }
+  for (let p = 0; p < patches; p++) out[p] /= heads;
+  return out;
+}
+
+/** Min–max to [0, 1] in place; a constant map (no salient patch) becomes all zeros. */
+export function minMax(x: Float32Array): Float32Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of x) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const range = hi - lo;
+  for (let i = 0; i < x.length; i++) x[i] = range > 0 ? (x[i] - lo) / range : 0;
+  return x;
+}
