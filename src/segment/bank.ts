@@ -1,0 +1,185 @@
+import type { Features, GrayImage } from '../types.js';
+import { assign, lloyd, normalizeRows, type KMeansFit, type Points } from './kmeans.js';
+import { clusterPoints } from './elbow.js';
+import { splitLabels, voteOnLabels } from './cosegment.js';
+import { patchMaskToImage } from './mask.js';
+import { matchIdentities } from './identities.js';
+
+export interface BankOptions {
+  window: number;
+  tau: number;
+  votes: number;
+  seed: number;
+  k: number | 'auto';
+}
+
+export interface BankResult {
+  mask: GrayImage /* 0/255 at the frame's original size */;
+  patchMask: Uint8Array;
+  k: number;
+  salientClusters: number[];
+  votes: number[];
+  framesInWindow: number;
+  sceneChange: boolean;
+}
+
+/**
+ * Scene change (probe lifted, new anatomy): the newest frame's mean squared distance from its
+ * descriptors to the nearest centroid exceeds SCENE_FACTOR × the mean of that figure over the
+ * frames in the window, and by at least SCENE_MIN_JUMP (squared distance between unit
+ * vectors, 0…4; guards against a factor on a near-zero level). The check needs two earlier
+ * frames measured against centroids they were not fitted on. A change of grid or descriptor
+ * length is a scene change too.
+ */
+const SCENE_FACTOR = 1.5;
+const SCENE_MIN_JUMP = 0.05;
+/** Lloyd iterations per frame, warm-started from the previous frame's centroids. */
+const WARM_ITERATIONS = 1;
+/** The elbow rule on the window fits on a sub-sample of about this many descriptors. */
+const ELBOW_SAMPLE = 1000;
+/** Lloyd iterations per fit in the bank's elbow rule (a bounded latency spike, once per window). */
+const ELBOW_ITERATIONS = 10;
+
+interface Frame {
+  features: Features;
+  descriptors: Float32Array; // [patches, D], L2-normalized
+  labels: Int32Array; // [patches], nearest-centroid labels for the current centroids
+  /** Mean squared distance to the nearest centroid when the frame arrived; null for frames the centroids were fitted on. */
+  arrivalDistance: number | null;
+}
+
+function validate(options: BankOptions): BankOptions {
+  if (!Number.isInteger(options.window) || options.window < 1) throw new RangeError(`window must be a positive integer (got ${options.window})`);
+  if (options.k !== 'auto' && (!Number.isInteger(options.k) || options.k < 1)) throw new RangeError(`k must be a positive integer or auto (got ${options.k})`);
+  return { ...options };
+}
+
+/**
+ * The live service's rolling cluster bank (ARCHITECTURE.md, "Streaming"): co-segmentation
+ * of a sliding window of frames, updated one frame at a time. Centroids are warm-started
+ * from the previous frame's, so cluster identities persist; k is re-chosen by the elbow rule
+ * on the first frame, every `window` frames and after a flush, with new clusters matched to
+ * the old identities; the vote over the window is the batch method's.
+ */
+export class RollingBank {
+  private current: BankOptions;
+  private frames: Frame[] = [];
+  private centroids: Float32Array | null = null; // [k, D]
+  private k = 0;
+  private framesSinceChoice = 0;
+
+  constructor(options: BankOptions) {
+    this.current = validate(options);
+  }
+
+  get options(): BankOptions {
+    return { ...this.current };
+  }
+
+  /** Empties the window; the next frame starts afresh (new k, new centroids). */
+  reset(): void {
+    this.frames = [];
+    this.centroids = null;
+    this.k = 0;
+    this.framesSinceChoice = 0;
+  }
+
+  /** New settings; τ and p apply from the next frame, a new k re-clusters, a smaller window drops the oldest frames. */
+  update(options: Partial<BankOptions>): void {
+    const next = validate({ ...this.current, ...options });
+    if (next.k !== this.current.k || next.seed !== this.current.seed) this.framesSinceChoice = Infinity;
+    this.current = next;
+    if (this.frames.length > next.window) this.frames.splice(0, this.frames.length - next.window);
+  }
+
+  push(features: Features): BankResult {
+    const descriptors = normalizeRows(features.descriptors.slice(), features.dim);
+    const frame: Frame = { features, descriptors, labels: new Int32Array(0), arrivalDistance: null };
+    const sceneChange = this.sameGeometry(features) ? this.measureArrival(frame) : this.frames.length > 0;
+    if (sceneChange) {
+      this.reset();
+      frame.arrivalDistance = null;
+    }
+    this.frames.push(frame);
+    if (this.frames.length > this.current.window) this.frames.shift();
+
+    const points = stack(this.frames);
+    const fit = this.centroids && this.framesSinceChoice < this.current.window ? this.warmUpdate(points) : this.chooseK(points);
+    const labels = splitLabels(fit.labels, this.frames.map((f) => f.features));
+    this.frames.forEach((f, i) => (f.labels = labels[i]));
+
+    const { salient, votes, patchMasks } = voteOnLabels(labels, this.frames.map((f) => f.features), this.k, this.current.tau, this.current.votes);
+    const patchMask = patchMasks[patchMasks.length - 1];
+    return {
+      mask: patchMaskToImage(patchMask, features),
+      patchMask,
+      k: this.k,
+      salientClusters: salient,
+      votes,
+      framesInWindow: this.frames.length,
+      sceneChange,
+    };
+  }
+
+  private sameGeometry(features: Features): boolean {
+    const last = this.frames[this.frames.length - 1];
+    if (!last) return true;
+    return last.features.grid[0] === features.grid[0] && last.features.grid[1] === features.grid[1] && last.features.dim === features.dim;
+  }
+
+  /** Labels the new frame with the current centroids and says whether its distance to them jumped (scene change). */
+  private measureArrival(frame: Frame): boolean {
+    if (!this.centroids) return false;
+    const arrival = assign(framePoints(frame), this.centroids, this.k);
+    frame.labels = arrival.labels;
+    frame.arrivalDistance = arrival.ssd / arrival.labels.length;
+    const earlier = this.frames.flatMap((f) => (f.arrivalDistance === null ? [] : [f.arrivalDistance]));
+    if (earlier.length < 2) return false;
+    const level = earlier.reduce((a, b) => a + b, 0) / earlier.length;
+    return frame.arrivalDistance > SCENE_FACTOR * level && frame.arrivalDistance - level > SCENE_MIN_JUMP;
+  }
+
+  /** One Lloyd step over the window from the previous centroids, with the labels already in hand. */
+  private warmUpdate(points: Points): KMeansFit {
+    const labels = new Int32Array(points.n);
+    let offset = 0;
+    for (const f of this.frames) {
+      labels.set(f.labels, offset);
+      offset += f.labels.length;
+    }
+    this.framesSinceChoice++;
+    return lloyd(points, this.centroids!, this.k, { maxIterations: WARM_ITERATIONS, labels });
+  }
+
+  /** The elbow rule (or the fixed k) on the window; new clusters take the identities of the nearest old ones. */
+  private chooseK(points: Points): KMeansFit {
+    const fitEvery = Math.max(1, Math.ceil(points.n / ELBOW_SAMPLE));
+    const k = this.current.k === 'auto' ? 'auto' : Math.min(this.current.k, Math.ceil(points.n / fitEvery));
+    const fit = clusterPoints(points, { k, seed: this.current.seed, fitEvery, maxIterations: ELBOW_ITERATIONS });
+    const order = this.centroids ? matchIdentities(this.centroids, this.k, fit.centroids, fit.k, points.dim) : null;
+    const dim = points.dim;
+    const centroids = new Float32Array(fit.k * dim);
+    const labels = new Int32Array(fit.labels.length);
+    for (let c = 0; c < fit.k; c++) centroids.set(fit.centroids.subarray(c * dim, (c + 1) * dim), (order?.[c] ?? c) * dim);
+    for (let i = 0; i < labels.length; i++) labels[i] = order?.[fit.labels[i]] ?? fit.labels[i];
+    this.centroids = centroids;
+    this.k = fit.k;
+    this.framesSinceChoice = 1;
+    return { ...fit, centroids, labels };
+  }
+}
+
+function framePoints(frame: Frame): Points {
+  return { data: frame.descriptors, n: frame.features.grid[0] * frame.features.grid[1], dim: frame.features.dim };
+}
+
+function stack(frames: Frame[]): Points {
+  const dim = frames[0].features.dim;
+  const data = new Float32Array(frames.reduce((sum, f) => sum + f.descriptors.length, 0));
+  let offset = 0;
+  for (const f of frames) {
+    data.set(f.descriptors, offset);
+    offset += f.descriptors.length;
+  }
+  return { data, n: data.length / dim, dim };
+}
