@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { register as serve } from './serve.js';
+import { register as features } from './features.js';
+import { register as fetchModel } from './fetch-model.js';
 
 /**
  * Every subcommand, in the order `bonestream --help` lists them. A command module exports
@@ -6,4 +9,7 @@ import type { Command } from 'commander';
  * Actions set `process.exitCode` when some of the work failed; they throw UserError for
  * input the user must fix.
  */
-export const COMMANDS: Array<(program: Command) => void> = [];
+export const COMMANDS: Array<(program: Command) => void> = [serve, 
+  fetchModel,
+  features,
+];

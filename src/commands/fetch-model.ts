@@ -1,0 +1,54 @@
+import { existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { fetchModel, modelsDir, readManifest, weightsPath } from '../vit/models.js';
+
+interface FetchModelOptions {
+  url?: string;
+  modelsDir?: string;
+  force: boolean;
+  list: boolean;
+}
+
+export function register(program: Command): void {
+  const manifest = readManifest();
+  program
+    .command('fetch-model')
+    .description(
+      'download DINO ViT weights (safetensors) into models/ with resume, sha256 and shape checks; a file already there is validated',
+    )
+    .argument('[name]', `model from models/manifest.json: ${Object.keys(manifest.models).join(', ')}`, manifest.default)
+    .option('--url <url>', 'download from this URL instead of the manifest\'s (a mirror); a name outside the manifest needs it')
+    .option('--models-dir <dir>', 'where weights are saved (env BONESTREAM_MODELS_DIR)', modelsDir())
+    .option('--force', 'download again even when the file is present', false)
+    .option('--list', 'list the known models and which ones are present, then exit', false)
+    .action(async (name: string, options: FetchModelOptions) => {
+      if (options.list) {
+        process.stdout.write(listModels(options.modelsDir ?? modelsDir()));
+        return;
+      }
+      const path = await fetchModel(name, { url: options.url, modelsDir: options.modelsDir, force: options.force });
+      process.stdout.write(`${path}\n`);
+    });
+}
+
+/** The manifest as a table, one model per line, with what is on disk. */
+export function listModels(dir: string): string {
+  const manifest = readManifest();
+  const rows = [['model', 'present', 'size', 'architecture', 'licence', 'source']];
+  for (const [name, entry] of Object.entries(manifest.models)) {
+    const path = weightsPath(name, dir);
+    const present = existsSync(path) ? `yes (${(statSync(path).size / 1e6).toFixed(1)} MB)` : 'no';
+    const { dim, depth, heads, patch } = entry.architecture;
+    rows.push([
+      name + (name === manifest.default ? ' (default)' : ''),
+      present,
+      `${(entry.size / 1e6).toFixed(1)} MB`,
+      `dim ${dim}, ${depth} blocks, ${heads} heads, patch ${patch}`,
+      entry.license,
+      `${entry.repo}@${entry.revision}`,
+    ]);
+  }
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  return `${lines.join('\n')}\nweights directory: ${dir}\n`;
+}
