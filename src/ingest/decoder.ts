@@ -1,0 +1,210 @@
+import ffmpeg from 'fluent-ffmpeg';
+import type { ChildProcess } from 'node:child_process';
+import { Transform, type TransformCallback } from 'node:stream';
+import { ffmpegPath } from './ffmpeg-path.js';
+import { StreamLogParser, failureReason } from './ffmpeg-log.js';
+import { checkCrop, describeSource, type SourceSpec } from './spec.js';
+import { errorMessage } from '../util/errors.js';
+
+/** What one ffmpeg run delivers: gray frames of this size at this rate. */
+export interface DecodedInfo {
+  width: number;
+  height: number;
+  fps: number;
+  /** The input's size before any crop. */
+  sourceWidth: number;
+  sourceHeight: number;
+  /** Files: their duration; undefined for live streams. */
+  durationMs?: number;
+}
+
+export interface DecoderExit {
+  /** ffmpeg finished on its own with status 0. */
+  ok: boolean;
+  /** The signal that ended it, e.g. SIGKILL from kill() or from outside. */
+  signal?: string;
+  /** One line saying why, when not ok. */
+  reason?: string;
+  /** A whole sentence for the user when their settings were at fault (e.g. a --crop outside the frame). */
+  message?: string;
+}
+
+/**
+ * One ffmpeg process decoding a source to raw 8-bit gray frames on its stdout.
+ * `frames` is an object-mode stream of [height * width] Uint8Arrays holding at most one
+ * decoded frame: when nobody reads it, ffmpeg blocks on the pipe instead of memory growing.
+ */
+export interface DecoderRun {
+  readonly frames: Transform;
+  /** Resolves once ffmpeg is about to write frames; rejects (with the reason) if it never gets there. */
+  readonly info: Promise<DecodedInfo>;
+  /** Resolves when the process has exited and every frame it wrote has left `frames`. */
+  readonly done: Promise<DecoderExit>;
+  readonly pid: number | undefined;
+  kill(): void;
+}
+
+/** Frames this large are not ultrasound: refuse them rather than allocate gigabytes. */
+const MAX_FRAME_PIXELS = 16384 * 16384;
+/** Fallback when ffmpeg prints no rate (some raw streams); the common video rate. */
+const DEFAULT_FPS = 25;
+const STDERR_LINES = 40;
+
+export function startDecoder(spec: SourceSpec, stdin?: NodeJS.ReadableStream): DecoderRun {
+  const name = describeSource(spec);
+  const parser = new StreamLogParser();
+  const stderrTail: string[] = [];
+  let process: ChildProcess | undefined;
+  let killRequested = false;
+  let fatal: string | undefined;
+
+  let resolveInfo!: (info: DecodedInfo) => void;
+  let rejectInfo!: (error: Error) => void;
+  const info = new Promise<DecodedInfo>((resolve, reject) => {
+    resolveInfo = resolve;
+    rejectInfo = reject;
+  });
+  info.catch(() => undefined); // the failure also reaches `done`; callers that never ask must not crash
+  let known: DecodedInfo | undefined;
+
+  const frames = createSplitter(info);
+
+  const command = ffmpeg(spec.kind === 'stdin' ? (stdin ?? globalThis.process.stdin) as never : spec.input)
+    .setFfmpegPath(ffmpegPath())
+    .inputOptions(inputOptions(spec))
+    .outputOptions(outputOptions(spec))
+    .format('rawvideo');
+
+  // `fatal` is set only for faults in the user's settings, with a message that names the option.
+  const kill = (reason?: string): void => {
+    fatal ??= reason;
+    killRequested = true;
+    process?.kill('SIGKILL');
+  };
+
+  command.on('start', () => {
+    process = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+    if (killRequested) process?.kill('SIGKILL');
+  });
+  command.on('stderr', (line: string) => {
+    stderrTail.push(line);
+    if (stderrTail.length > STDERR_LINES) stderrTail.shift();
+    parser.push(line);
+    const { input, output, durationMs } = parser.log;
+    if (input && spec.crop && !fatal) {
+      try {
+        checkCrop(spec.crop, input, name);
+      } catch (error) {
+        kill(errorMessage(error));
+      }
+    }
+    if (output && input && !known && !fatal) {
+      if (output.width * output.height > MAX_FRAME_PIXELS) {
+        kill(`${name}: frames of ${output.width}x${output.height} are too large`);
+        return;
+      }
+      known = {
+        width: output.width,
+        height: output.height,
+        fps: output.fps ?? input.fps ?? DEFAULT_FPS,
+        sourceWidth: input.width,
+        sourceHeight: input.height,
+        durationMs,
+      };
+      resolveInfo(known);
+    }
+  });
+
+  const exited = new Promise<DecoderExit>((resolve) => {
+    const finish = (error?: Error | null): void => {
+      const signal = process?.signalCode ?? (killRequested ? 'SIGKILL' : undefined);
+      const ok = !error && !signal;
+      const reason = ok
+        ? undefined
+        : fatal ?? (signal ? `ffmpeg was killed (${signal})` : process ? failureReason(stderrTail, spec.input) : errorMessage(error));
+      if (!known) rejectInfo(new Error(reason ?? 'ffmpeg wrote no video frames'));
+      // A process that never started leaves the frame stream open; close it so `done` settles.
+      if (!process) frames.end();
+      resolve({ ok, signal: signal ?? undefined, reason, message: fatal });
+    };
+    command.on('end', () => finish());
+    command.on('error', (error: Error) => {
+      // fluent-ffmpeg reports a closed output stream as an error; the exit status is the truth.
+      if (process && process.exitCode === 0 && !killRequested) finish();
+      else finish(error);
+    });
+  });
+  const drained = new Promise<void>((resolve) => {
+    frames.once('close', resolve);
+    frames.once('error', () => resolve());
+  });
+
+  command.pipe(frames, { end: true });
+
+  return {
+    frames,
+    info,
+    done: Promise.all([exited, drained]).then(([exit]) => exit),
+    get pid() {
+      return process?.pid;
+    },
+    kill: () => kill(),
+  };
+}
+
+function inputOptions(spec: SourceSpec): string[] {
+  const options = ['-hide_banner', '-nostats'];
+  if (spec.kind !== 'stdin') options.push('-nostdin');
+  if (spec.kind === 'url' || spec.kind === 'device') options.push('-fflags', '+nobuffer');
+  if (spec.loop) options.push('-stream_loop', '-1');
+  if (spec.realtime) options.push('-re');
+  if (spec.format) options.push('-f', spec.format);
+  return options;
+}
+
+function outputOptions(spec: SourceSpec): string[] {
+  const options = ['-map', '0:v:0', '-an', '-sn', '-dn'];
+  if (spec.crop) {
+    const { x, y, width, height } = spec.crop;
+    options.push('-vf', `crop=${width}:${height}:${x}:${y}`);
+  }
+  options.push('-pix_fmt', 'gray');
+  return options;
+}
+
+/**
+ * Cuts ffmpeg's byte stream into whole frames. The readable side holds one frame at most
+ * (highWaterMark 1), so a reader that falls behind stops ffmpeg rather than filling memory.
+ */
+function createSplitter(info: Promise<DecodedInfo>): Transform {
+  let frameBytes = 0;
+  let current: Uint8Array | undefined;
+  let filled = 0;
+  return new Transform({
+    readableObjectMode: true,
+    readableHighWaterMark: 1,
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      const split = (): void => {
+        let offset = 0;
+        while (offset < chunk.length) {
+          current ??= new Uint8Array(frameBytes);
+          const take = Math.min(frameBytes - filled, chunk.length - offset);
+          current.set(chunk.subarray(offset, offset + take), filled);
+          filled += take;
+          offset += take;
+          if (filled === frameBytes) {
+            this.push(current);
+            current = undefined;
+            filled = 0;
+          }
+        }
+        callback();
+      };
+      if (frameBytes) return split();
+      info.then((known) => {
+        frameBytes = known.width * known.height;
+        split();
+      }, callback);
+    },
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * Reads what ffmpeg prints on stderr while it opens a stream: the input's size and duration and
+ * the size and rate of the raw frames it will write. ffprobe is not bundled with
+ * @ffmpeg-installer, and a live input cannot be opened twice anyway, so the decoding process's
+ * own log is the probe.
+ */
+export interface VideoStreamInfo {
+  width: number;
+  height: number;
+  /** Frames per second; undefined when ffmpeg did not print one. */
+  fps?: number;
+}
+
+export interface StreamLog {
+  input?: VideoStreamInfo;
+  output?: VideoStreamInfo;
+  /** From the input's `Duration:` line; undefined for live streams (`Duration: N/A`). */
+  durationMs?: number;
+}
+
+/** `, 950x812,` or `, 950x812 [SAR 1:1 DAR 4:3],` — never the `0x3163…` of a codec tag. */
+const SIZE = /,\s*(\d+)x(\d+)(?=[\s,[]|$)/;
+const FPS = /,\s*(\d+(?:\.\d+)?)(k?) fps/;
+const TBR = /,\s*(\d+(?:\.\d+)?)(k?) tbr/;
+const DURATION = /Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/;
+const VIDEO_STREAM = /^\s*Stream #\d+:\d+.*?: Video: (.*)$/;
+
+/** Accumulates stream facts line by line; `output` is known once ffmpeg is about to write frames. */
+export class StreamLogParser {
+  readonly log: StreamLog = {};
+  private section: 'none' | 'input' | 'output' = 'none';
+
+  push(line: string): void {
+    if (/^Input #\d+/.test(line)) this.section = 'input';
+    else if (/^Output #\d+/.test(line)) this.section = 'output';
+    else if (/^Stream mapping:/.test(line)) this.section = 'none';
+
+    const duration = DURATION.exec(line);
+    if (duration && this.section === 'input' && this.log.durationMs === undefined) {
+      this.log.durationMs = Math.round((Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3])) * 1000);
+    }
+    const stream = VIDEO_STREAM.exec(line);
+    if (!stream || this.section === 'none') return;
+    const info = parseVideoDetails(stream[1]);
+    if (!info) return;
+    if (this.section === 'input' && !this.log.input) this.log.input = info;
+    if (this.section === 'output' && !this.log.output) this.log.output = info;
+  }
+}
+
+export function parseVideoDetails(details: string): VideoStreamInfo | undefined {
+  const size = SIZE.exec(details);
+  if (!size) return undefined;
+  const rate = FPS.exec(details) ?? TBR.exec(details);
+  const fps = rate ? Number(rate[1]) * (rate[2] ? 1000 : 1) : undefined;
+  return { width: Number(size[1]), height: Number(size[2]), fps: fps && fps > 0 ? fps : undefined };
+}
+
+/** Words ffmpeg uses in the line that says why it gave up. */
+const FAILURE = /error|invalid|no such|not found|matches no streams|could not|cannot|can't|failed|refused|denied|unable|does not contain|unknown|timed out|not supported/i;
+
+/** The most telling line of a failed run's log, for a one-line message; `input` is not repeated in it. */
+export function failureReason(lines: readonly string[], input?: string): string {
+  const meaningful = lines.map((line) => line.trim()).filter((line) => line && !line.startsWith('frame='));
+  for (let i = meaningful.length - 1; i >= 0; i--) {
+    // "Conversion failed!" and the like are summaries; the cause is printed before them.
+    if (FAILURE.test(meaningful[i]) && !/^(Conversion failed|Error while|Exiting normally)/i.test(meaningful[i])) {
+      const line = meaningful[i].replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, '');
+      return input && line.startsWith(`${input}: `) ? line.slice(input.length + 2) : line;
+    }
+  }
+  return meaningful.at(-1) ?? 'ffmpeg gave no reason';
+}

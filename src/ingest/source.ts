@@ -1,0 +1,270 @@
+import { EventEmitter } from 'node:events';
+import { access } from 'node:fs/promises';
+import { startDecoder, type DecodedInfo, type DecoderExit, type DecoderRun } from './decoder.js';
+import { describeSource, isRestartable, type SourceSpec } from './spec.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import { log } from '../util/log.js';
+import type { GrayImage } from '../types.js';
+
+export { parseSource, type SourceKind, type Crop, type SourceSpec } from './spec.js';
+
+export type SourceState = 'starting' | 'running' | 'stalled' | 'restarting' | 'ended' | 'error';
+
+export interface Frame {
+  /** 0-based, keeps increasing across restarts of the source. */
+  seq: number;
+  /** Presentation time on the source's clock (frame index ÷ fps), increasing across restarts. */
+  ptsMs: number;
+  image: GrayImage;
+}
+
+export interface SourceInfo {
+  /** Size of the frames delivered (after --crop). */
+  width: number;
+  height: number;
+  fps: number;
+  /** Files: the input's duration, for progress; undefined for live streams. */
+  durationMs?: number;
+}
+
+export interface FrameSourceOptions {
+  /** A restartable source with no frame for this long is killed and restarted (default 5000 ms). */
+  stallTimeoutMs?: number;
+  /** Restart delay: starts at `initial`, doubles after each failed run, capped at `max` (default 500 / 10000 ms). */
+  backoffMs?: { initial: number; max: number };
+  /** The stream behind `-` (default: process.stdin). */
+  stdin?: NodeJS.ReadableStream;
+}
+
+const DEFAULT_STALL_MS = 5000;
+const DEFAULT_BACKOFF = { initial: 500, max: 10_000 };
+
+/**
+ * Decoded gray frames from a file, device, network stream or stdin, through ffmpeg.
+ *
+ * Events: 'frame' (Frame), 'state' (SourceState, detail?: string), 'info' (SourceInfo), 'end'.
+ *
+ * Backpressure: frames are events, emitted as fast as ffmpeg decodes them (or at the
+ * stream's own rate for live and --realtime sources). The source never queues frames for a
+ * slow consumer: a listener that cannot keep up must keep only the newest frame and drop the
+ * rest. Between ffmpeg and the listeners sits one pipe read (≤ 64 KiB) at most.
+ *
+ * Live sources (devices, URLs, looping files) whose ffmpeg exits, is killed, or delivers no
+ * frame within `stallTimeoutMs` are restarted with exponential back-off, for as long as the
+ * source is not stopped; every ffmpeg process is waited for, so none is left behind.
+ */
+export class FrameSource extends EventEmitter {
+  readonly spec: SourceSpec;
+  private readonly stallTimeoutMs: number;
+  private readonly backoff: { initial: number; max: number };
+  private readonly stdin?: NodeJS.ReadableStream;
+  private readonly name: string;
+
+  private currentState: SourceState = 'starting';
+  private currentInfo?: SourceInfo;
+  private run?: DecoderRun;
+  private runInfo?: DecodedInfo;
+  private runFrames = 0;
+  private runFirstFrameAt?: number;
+  private stallReason?: string;
+  private seq = 0;
+  private ptsBaseMs = 0;
+  private lastPtsMs = -Infinity;
+  private delayMs: number;
+  private stallTimer?: NodeJS.Timeout;
+  private restartTimer?: NodeJS.Timeout;
+  private stopping = false;
+  private finished = false;
+  private starting?: { resolve: (info: SourceInfo) => void; reject: (error: Error) => void };
+
+  constructor(spec: SourceSpec, options: FrameSourceOptions = {}) {
+    super();
+    this.spec = spec;
+    this.name = describeSource(spec);
+    this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_MS;
+    this.backoff = options.backoffMs ?? DEFAULT_BACKOFF;
+    if (!(this.stallTimeoutMs > 0)) throw new UserError(`stallTimeoutMs must be > 0 (got ${this.stallTimeoutMs})`);
+    if (!(this.backoff.initial > 0 && this.backoff.max >= this.backoff.initial)) {
+      throw new UserError(`backoffMs needs 0 < initial ≤ max (got ${this.backoff.initial}, ${this.backoff.max})`);
+    }
+    this.delayMs = this.backoff.initial;
+    this.stdin = options.stdin;
+  }
+
+  get state(): SourceState {
+    return this.currentState;
+  }
+
+  get info(): SourceInfo | undefined {
+    return this.currentInfo;
+  }
+
+  /** The running ffmpeg's pid; undefined between restarts and after the end. */
+  get pid(): number | undefined {
+    return this.run?.pid;
+  }
+
+  /**
+   * Opens the source and resolves with its frame size and rate once the first frame has been
+   * decoded (and emitted). Rejects with a UserError naming the source when it is missing,
+   * not a video, or delivers nothing.
+   */
+  async start(): Promise<SourceInfo> {
+    if (this.starting || this.run || this.finished) throw new Error(`${this.name}: start() may be called once`);
+    await this.checkExists();
+    return new Promise<SourceInfo>((resolve, reject) => {
+      this.starting = { resolve, reject };
+      this.setState('starting');
+      this.launch();
+    });
+  }
+
+  /** Stops ffmpeg and waits until its process is gone. Emits 'ended' and 'end' (once). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.stallTimer);
+    const run = this.run;
+    if (run) {
+      run.kill();
+      await run.done;
+    }
+    this.failStart(new Error(`${this.name}: stopped before the first frame`));
+    this.finish('ended');
+  }
+
+  private async checkExists(): Promise<void> {
+    const local = this.spec.kind === 'file' || (this.spec.kind === 'device' && this.spec.input.startsWith('/dev/'));
+    if (!local) return;
+    try {
+      await access(this.spec.input);
+    } catch {
+      throw new UserError(this.spec.kind === 'file' ? `${this.name}: no such file` : `${this.name}: no such capture device`);
+    }
+  }
+
+  private launch(): void {
+    const run = startDecoder(this.spec, this.stdin);
+    this.run = run;
+    this.runInfo = undefined;
+    this.runFrames = 0;
+    this.runFirstFrameAt = undefined;
+    this.stallReason = undefined;
+    this.armStallTimer(run);
+    run.info.then(
+      (info) => this.run === run && this.onInfo(info),
+      () => undefined,
+    );
+    run.frames.on('data', (data: Uint8Array) => this.run === run && this.onFrame(run, data));
+    void run.done.then((exit) => this.run === run && this.onExit(exit));
+  }
+
+  private onInfo(info: DecodedInfo): void {
+    this.runInfo = info;
+    const next: SourceInfo = { width: info.width, height: info.height, fps: info.fps, durationMs: info.durationMs };
+    const previous = this.currentInfo;
+    if (previous && previous.width === next.width && previous.height === next.height && previous.fps === next.fps) return;
+    this.currentInfo = next;
+    this.emit('info', next);
+  }
+
+  private onFrame(run: DecoderRun, data: Uint8Array): void {
+    const info = this.runInfo;
+    if (!info) return;
+    this.armStallTimer(run);
+    const ptsMs = Math.max(this.ptsBaseMs + (this.runFrames * 1000) / info.fps, this.lastPtsMs + 1e-3);
+    this.runFrames += 1;
+    this.runFirstFrameAt ??= Date.now();
+    this.lastPtsMs = ptsMs;
+    if (this.currentState !== 'running') this.setState('running');
+    const frame: Frame = { seq: this.seq++, ptsMs, image: { width: info.width, height: info.height, data } };
+    try {
+      this.emit('frame', frame);
+    } catch (error) {
+      log.error(`a frame listener threw: ${errorMessage(error)}`, { source: this.name, seq: frame.seq });
+    }
+    if (this.starting && this.currentInfo) {
+      this.starting.resolve(this.currentInfo);
+      this.starting = undefined;
+    }
+  }
+
+  private armStallTimer(run: DecoderRun): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => this.onStall(run), this.stallTimeoutMs);
+  }
+
+  private onStall(run: DecoderRun): void {
+    if (this.run !== run || this.stopping) return;
+    const reason = `no frame for ${this.stallTimeoutMs} ms`;
+    this.setState('stalled', reason);
+    // A file or a pipe cannot be reopened: keep waiting, the frames may still come.
+    if (!isRestartable(this.spec) && !this.starting) return;
+    this.stallReason = reason;
+    run.kill();
+  }
+
+  private onExit(exit: DecoderExit): void {
+    clearTimeout(this.stallTimer);
+    this.run = undefined;
+    if (this.stopping) return;
+    const reason = this.stallReason ?? exit.message ?? exit.reason;
+    if (this.starting) {
+      const message = exit.message ?? `${this.name}: ${this.openFailure()} (${reason ?? 'it contains no video frames'})`;
+      this.failStart(new UserError(message));
+      this.finish('error', message);
+      return;
+    }
+    if (isRestartable(this.spec)) {
+      this.scheduleRestart(reason ?? 'ffmpeg ended');
+      return;
+    }
+    if (exit.ok) this.finish('ended');
+    else this.finish('error', reason);
+  }
+
+  private openFailure(): string {
+    switch (this.spec.kind) {
+      case 'file':
+        return 'not a readable video';
+      case 'device':
+        return 'cannot open the capture device';
+      case 'url':
+        return 'cannot read the stream';
+      case 'stdin':
+        return 'not a readable video stream';
+    }
+  }
+
+  private scheduleRestart(reason: string): void {
+    // A run that delivered frames for a long while was healthy: start backing off afresh.
+    if (this.runFirstFrameAt !== undefined && Date.now() - this.runFirstFrameAt >= this.backoff.max) {
+      this.delayMs = this.backoff.initial;
+    }
+    const delay = this.delayMs;
+    this.delayMs = Math.min(this.delayMs * 2, this.backoff.max);
+    if (this.runInfo && this.runFrames > 0) this.ptsBaseMs = this.lastPtsMs + 1000 / this.runInfo.fps;
+    this.setState('restarting', `${reason}; restarting in ${delay} ms`);
+    log.warn(`source ${this.name}: ${reason}; restarting in ${delay} ms`);
+    this.restartTimer = setTimeout(() => {
+      if (!this.stopping) this.launch();
+    }, delay);
+  }
+
+  private failStart(error: Error): void {
+    this.starting?.reject(error);
+    this.starting = undefined;
+  }
+
+  private finish(state: 'ended' | 'error', detail?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.setState(state, detail);
+    this.emit('end');
+  }
+
+  private setState(state: SourceState, detail?: string): void {
+    this.currentState = state;
+    this.emit('state', state, detail);
+  }
+}
