@@ -9,7 +9,8 @@ import { register as fetchModel } from './fetch-model.js';
  * Actions set `process.exitCode` when some of the work failed; they throw UserError for
  * input the user must fix.
  */
-export const COMMANDS: Array<(program: Command) => void> = [serve, 
+export const COMMANDS: Array<(program: Command) => void> = [
+  serve,
   fetchModel,
   features,
 ];

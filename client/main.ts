@@ -1,0 +1,196 @@
+/**
+ * The bonestream browser client: video on a canvas with the newest bone mask over it.
+ *
+ * Alignment: by default the newest frame is drawn (live video, no added delay) with the
+ * newest mask over it, and a note says how many frames behind the video the mask is; with
+ * "sync to mask" the frame the mask was computed from is drawn instead (kept by seq), so the
+ * overlay is exact and the video runs late by the mask latency.
+ */
+import { decodeBinary, type HelloMessage, type MaskHeader, type TextMessage, type StatusMessage } from '../src/server/protocol.js';
+import { RateMeter } from '../src/server/rate.js';
+
+/** A mask older than this is shown in red: the overlay no longer shows the anatomy under the probe. */
+const STALE_MS = 1000;
+/** Frames kept for "sync to mask": about three seconds of video at 30 frames/s. */
+const KEPT_FRAMES = 90;
+const RECONNECT_MS = { initial: 500, max: 10_000 };
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const canvas = $<HTMLCanvasElement>('view');
+const context = canvas.getContext('2d')!;
+const overlay = document.createElement('canvas');
+const overlayContext = overlay.getContext('2d', { willReadFrequently: true })!;
+const ui = {
+  backend: $('backend'),
+  sourceState: $('source-state'),
+  fpsIn: $('fps-in'),
+  masksPerSecond: $('masks-per-s'),
+  maskAge: $('mask-age'),
+  opacity: $<HTMLInputElement>('opacity'),
+  colour: $<HTMLInputElement>('colour'),
+  sync: $<HTMLInputElement>('sync'),
+  fullscreen: $<HTMLButtonElement>('fullscreen'),
+  connection: $('connection'),
+  note: $('note'),
+};
+
+const token = new URLSearchParams(location.search).get('token');
+const frames = new Map<number, ImageBitmap>();
+let newestFrame = -1;
+let mask: { header: MaskHeader; pixels: Uint8ClampedArray; receivedAt: number } | undefined;
+const fpsIn = new RateMeter();
+const masksIn = new RateMeter();
+let reconnectWait = RECONNECT_MS.initial;
+
+function connect(): void {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  const ws = new WebSocket(`${scheme}//${location.host}/stream${query}`);
+  ws.binaryType = 'arraybuffer';
+  ws.onmessage = (event) => {
+    if (typeof event.data === 'string') onText(JSON.parse(event.data) as TextMessage);
+    else void onBinary(new Uint8Array(event.data as ArrayBuffer));
+  };
+  ws.onopen = () => setConnection('connected');
+  ws.onclose = (event) => {
+    const why = event.code === 1001 ? 'server stopped' : event.code === 1006 ? 'connection lost' : `closed (${event.code})`;
+    setConnection(`${why}; reconnecting in ${(reconnectWait / 1000).toFixed(1)} s`, true);
+    setTimeout(connect, reconnectWait);
+    reconnectWait = Math.min(reconnectWait * 2, RECONNECT_MS.max);
+  };
+}
+
+function onText(message: TextMessage): void {
+  switch (message.type) {
+    case 'hello':
+      reconnectWait = RECONNECT_MS.initial;
+      onHello(message);
+      break;
+    case 'status':
+      showStatus(message);
+      break;
+    case 'error':
+      setConnection(`server: ${message.message}`, true);
+      break;
+    case 'ack':
+      break;
+  }
+}
+
+function onHello(hello: HelloMessage): void {
+  if (hello.source.width && hello.source.height) {
+    canvas.width = overlay.width = hello.source.width;
+    canvas.height = overlay.height = hello.source.height;
+  }
+  showBackend(hello.backend, hello.model, hello.backendState);
+  ui.sourceState.textContent = hello.source.state;
+}
+
+function showStatus(status: StatusMessage): void {
+  showBackend(status.backend.name, status.backend.model, status.backend.state);
+  ui.sourceState.textContent = status.source.state + (status.source.detail ? ` (${status.source.detail})` : '');
+  ui.sourceState.className = status.source.state === 'running' ? '' : 'bad';
+}
+
+function showBackend(name: string, model: string, state: string): void {
+  const physics = name === 'physics';
+  ui.backend.textContent = `${physics ? 'PHYSICS (not the ViT)' : model}${state === 'running' ? '' : ` – ${state}`}`;
+  ui.backend.className = physics ? 'physics' : state === 'running' ? '' : 'bad';
+}
+
+async function onBinary(data: Uint8Array): Promise<void> {
+  const { header, payload } = decodeBinary(data);
+  if (header.type === 'frame') {
+    fpsIn.mark();
+    const bitmap = await createImageBitmap(new Blob([payload as BlobPart], { type: 'image/jpeg' }));
+    frames.set(header.seq, bitmap);
+    newestFrame = Math.max(newestFrame, header.seq);
+    for (const seq of frames.keys()) {
+      if (frames.size <= KEPT_FRAMES) break;
+      frames.get(seq)!.close();
+      frames.delete(seq);
+    }
+    if (header.seq === newestFrame) draw();
+  } else {
+    masksIn.mark();
+    const bitmap = await createImageBitmap(new Blob([payload as BlobPart], { type: 'image/png' }));
+    overlay.width = header.width;
+    overlay.height = header.height;
+    overlayContext.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const pixels = overlayContext.getImageData(0, 0, header.width, header.height).data;
+    mask = { header, pixels, receivedAt: performance.now() };
+    paintOverlay();
+    draw();
+  }
+}
+
+/** Turns the 0/255 mask into the chosen colour with alpha where the mask is set. */
+function paintOverlay(): void {
+  if (!mask) return;
+  const [r, g, b] = hexColour(ui.colour.value);
+  const image = overlayContext.createImageData(mask.header.width, mask.header.height);
+  for (let i = 0; i < image.data.length; i += 4) {
+    const on = mask.pixels[i] > 127;
+    image.data[i] = r;
+    image.data[i + 1] = g;
+    image.data[i + 2] = b;
+    image.data[i + 3] = on ? 255 : 0;
+  }
+  overlayContext.putImageData(image, 0, 0);
+}
+
+function draw(): void {
+  const sync = ui.sync.checked && mask !== undefined && frames.has(mask.header.seq);
+  const seq = sync ? mask!.header.seq : newestFrame;
+  const frame = frames.get(seq);
+  if (!frame) return;
+  if (canvas.width !== frame.width || canvas.height !== frame.height) {
+    canvas.width = frame.width;
+    canvas.height = frame.height;
+  }
+  context.globalAlpha = 1;
+  context.drawImage(frame, 0, 0);
+  if (mask) {
+    context.globalAlpha = Number(ui.opacity.value);
+    context.drawImage(overlay, 0, 0, canvas.width, canvas.height);
+    context.globalAlpha = 1;
+    const behind = newestFrame - mask.header.seq;
+    ui.note.textContent = sync
+      ? `video delayed to the mask's frame ${mask.header.seq} (${behind} frames behind live)`
+      : `mask from frame ${mask.header.seq}, ${behind} frame${behind === 1 ? '' : 's'} behind the video`;
+  }
+}
+
+function showStats(): void {
+  ui.fpsIn.textContent = fpsIn.perSecond().toFixed(1);
+  ui.masksPerSecond.textContent = masksIn.perSecond().toFixed(1);
+  if (mask) {
+    const age = mask.header.latencyMs + performance.now() - mask.receivedAt;
+    ui.maskAge.textContent = `${Math.round(age)} ms`;
+    ui.maskAge.className = age > STALE_MS ? 'bad' : '';
+  }
+}
+
+function setConnection(text: string, bad = false): void {
+  ui.connection.textContent = text;
+  ui.connection.className = bad ? 'bad' : '';
+}
+
+function hexColour(hex: string): [number, number, number] {
+  const value = parseInt(hex.slice(1), 16);
+  return [(value >> 16) & 255, (value >> 8) & 255, value & 255];
+}
+
+ui.colour.addEventListener('input', () => {
+  paintOverlay();
+  draw();
+});
+ui.opacity.addEventListener('input', draw);
+ui.sync.addEventListener('change', draw);
+ui.fullscreen.addEventListener('click', () => {
+  if (document.fullscreenElement) void document.exitFullscreen();
+  else void document.documentElement.requestFullscreen();
+});
+setInterval(showStats, 500);
+connect();

@@ -1,0 +1,35 @@
+import type { GrayImage } from '../types.js';
+import type { BackendRequest } from '../backend.js';
+import type { BankOptions } from '../segment/bank.js';
+
+/** Messages between the service's main thread and its inference worker (worker.ts). */
+
+export interface WorkerInit {
+  request: BackendRequest;
+  bank: BankOptions;
+}
+
+export type ToWorker =
+  | { type: 'frame'; seq: number; ptsMs: number; image: GrayImage }
+  | { type: 'update'; options: Partial<BankOptions> }
+  | { type: 'reset' }
+  /** Fault injection: the worker throws `message` from its message handler. */
+  | { type: 'fail'; message: string };
+
+export interface WorkerMask {
+  type: 'mask';
+  seq: number;
+  ptsMs: number;
+  mask: GrayImage; // 0/255 at the frame's size
+  k: number;
+  salientClusters: number[];
+  sceneChange: boolean;
+  /** Feature extraction + bank, inside the worker. */
+  computeMs: number;
+}
+
+export type FromWorker =
+  | { type: 'ready'; backend: string; model: string }
+  | WorkerMask
+  /** The backend could not be opened; `user` when the message is meant for the user (UserError). */
+  | { type: 'fatal'; message: string; user: boolean };

@@ -1,0 +1,58 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { openExtractor } from '../backend.js';
+import { RollingBank } from '../segment/bank.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import type { WorkerInit, ToWorker, FromWorker } from './worker-messages.js';
+
+/**
+ * The inference worker: feature backend + rolling cluster bank, one frame at a time. The
+ * main thread sends a frame only when the previous mask came back, so frames never queue
+ * here; errors escape as uncaught exceptions and the main thread restarts the worker.
+ */
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+let extractor;
+try {
+  extractor = await openExtractor(init.request);
+} catch (error) {
+  send({ type: 'fatal', message: errorMessage(error), user: error instanceof UserError });
+  process.exit(1);
+}
+const bank = new RollingBank(init.bank);
+send({ type: 'ready', backend: extractor.backend, model: extractor.model });
+
+port.on('message', async (message: ToWorker) => {
+  switch (message.type) {
+    case 'frame': {
+      const started = performance.now();
+      const features = await extractor.extract(message.image);
+      const result = bank.push(features);
+      // The mask's buffer is handed over, not copied; slice() when it is a view of a larger one.
+      const data = result.mask.data.byteLength === result.mask.data.buffer.byteLength ? result.mask.data : result.mask.data.slice();
+      send(
+        {
+          type: 'mask',
+          seq: message.seq,
+          ptsMs: message.ptsMs,
+          mask: { width: result.mask.width, height: result.mask.height, data },
+          k: result.k,
+          salientClusters: result.salientClusters,
+          sceneChange: result.sceneChange,
+          computeMs: performance.now() - started,
+        },
+        [data.buffer as ArrayBuffer],
+      );
+      break;
+    }
+    case 'update':
+      bank.update(message.options);
+      break;
+    case 'reset':
+      bank.reset();
+      break;
+    case 'fail':
+      throw new Error(message.message);
+  }
+});
