@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ffmpegPath } from '../../src/ingest/ffmpeg-path.js';
+
+/** Test videos with known pixels, made with the project's own ffmpeg in a temp folder. */
+
+export function tempDir(prefix = 'bonestream-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Frame i of the test pattern: a diagonal ramp that moves 6 gray levels a frame (smooth, so H.264 keeps it). */
+export function patternFrame(i: number, width: number, height: number): Uint8Array {
+  const frame = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) frame[y * width + x] = (x * 2 + y + i * 6) % 200 + 28;
+  }
+  return frame;
+}
+
+export interface VideoSpec {
+  frames: number;
+  width: number;
+  height: number;
+  fps: number;
+  /** ffv1 in Matroska keeps every pixel; h264 in MP4 is what devices and recorders write. */
+  codec: 'ffv1' | 'h264';
+}
+
+/** Encodes the test pattern into `path`; resolves when ffmpeg has written it. */
+export async function makeVideo(path: string, spec: VideoSpec): Promise<void> {
+  const codec = spec.codec === 'ffv1'
+    ? ['-c:v', 'ffv1', '-pix_fmt', 'gray']
+    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '12', '-pix_fmt', 'yuv420p', '-g', '5'];
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'gray',
+    '-s', `${spec.width}x${spec.height}`, '-r', String(spec.fps), '-i', 'pipe:0', ...codec, path];
+  const child = spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  for (let i = 0; i < spec.frames; i++) child.stdin!.write(patternFrame(i, spec.width, spec.height));
+  child.stdin!.end();
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`ffmpeg could not make ${path}: ${stderr}`);
+}
+
+/** Starts ffmpeg with these arguments; the test must kill it. */
+export function startFfmpeg(args: string[]): ChildProcess {
+  return spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const closed = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await closed;
+}
+
+/** True while a process with this pid exists (zombies included: they still answer signal 0). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP/UDP port on loopback that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** True when something listens on this loopback TCP port (Linux /proc; bounded by the caller's polling). */
+export function tcpListening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const table = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1);
+  return table.some((row) => {
+    const fields = row.trim().split(/\s+/);
+    return fields[1]?.endsWith(`:${hex}`) && fields[3] === '0A';
+  });
+}
+
+/** Polls `check` every 20 ms until it holds; fails after `timeoutMs` naming what was awaited. */
+export async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
