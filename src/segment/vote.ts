@@ -44,14 +44,17 @@ export function votesNeeded(images: number, percent: number): number {
 
 /**
  * The paper's rule: an image votes for a cluster when the cluster's mean saliency in that
- * image is > τ (strictly); a cluster is salient with ≥ ceil(p · n / 100) votes.
+ * image is > τ (strictly); a cluster is salient with ≥ ceil(p · n / 100) votes. Saliency
+ * maps are float32, so the comparison is made at float32 precision: a map holding exactly
+ * τ as float32 (0.2 is stored as 0.200000003) does not vote.
  */
 export function vote(saliencyPerImage: (number | null)[][], k: number, tau: number, percent: number): VoteResult {
   const votes = new Array<number>(k).fill(0);
+  const threshold = Math.fround(tau);
   for (const image of saliencyPerImage) {
     for (let c = 0; c < k; c++) {
       const mean = image[c];
-      if (mean !== null && mean > tau) votes[c]++;
+      if (mean !== null && Math.fround(mean) > threshold) votes[c]++;
     }
   }
   const needed = votesNeeded(saliencyPerImage.length, percent);
