@@ -33,6 +33,8 @@ export async function resizeGray(image: GrayImage, size: Size): Promise<GrayImag
   const raw = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length);
   const { data, info } = await sharp(raw, { raw: { width: image.width, height: image.height, channels: 1 } })
     .resize(size.width, size.height, { kernel: 'lanczos3', fit: 'fill' })
+    // libvips hands a one-band image back as sRGB; its three bands are equal, keep one.
+    .extractChannel(0)
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.channels !== 1 || info.width !== size.width || info.height !== size.height) {

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { basename, extname, resolve } from 'node:path';
+import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
+import { openExtractor } from '../backend.js';
+import { readGray } from '../io/image.js';
+import { writeFeaturesFiles } from '../io/features-files.js';
+import { createProgress } from '../util/progress.js';
+import { errorMessage } from '../util/errors.js';
+import { log } from '../util/log.js';
+
+interface FeaturesOptions extends BackendOptions {
+  out: string;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('features')
+    .description(
+      'extract the paper\'s patch descriptors and saliency from images: writes NAME.descriptors.npy [rows, cols, D], ' +
+        'NAME.saliency.npy [rows, cols] and NAME.json per input NAME.ext',
+    )
+    .argument('<image...>', 'input images (any format sharp reads: PNG, JPEG, TIFF, WebP …)')
+    .requiredOption('--out <dir>', 'output directory (created when missing)');
+  addBackendOptions(command).action(runFeatures);
+}
+
+/** NAME of NAME.ext; two inputs with one NAME would overwrite each other's files. */
+function stem(path: string): string {
+  return basename(path, extname(path));
+}
+
+async function runFeatures(images: string[], options: FeaturesOptions): Promise<void> {
+  const extractor = await openExtractor(backendRequest(options));
+  const about = {
+    loadSize: options.loadSize,
+    layer: options.layer,
+    facet: options.facet,
+    model: extractor.model,
+    backend: extractor.backend,
+  };
+  const written = new Map<string, string>();
+  let failed = 0;
+  const progress = createProgress('features', images.length);
+  try {
+    for (const path of images) {
+      const name = stem(path);
+      try {
+        const earlier = written.get(name);
+        if (earlier !== undefined) {
+          throw new Error(`its output name ${name} is taken by ${earlier}; rename one of them`);
+        }
+        const features = await extractor.extract(await readGray(path));
+        await writeFeaturesFiles(options.out, name, features, about);
+        written.set(name, path);
+      } catch (error) {
+        failed++;
+        log.error(`${path}: skipped: ${errorMessage(error).replace(`${path}: `, '')}`);
+      }
+      progress.increment();
+    }
+  } finally {
+    progress.stop();
+    await extractor.dispose();
+  }
+  log.info(`features: ${written.size} of ${images.length} images written to ${resolve(options.out)}`, {
+    backend: extractor.backend,
+    model: extractor.model,
+  });
+  if (failed) process.exitCode = 1;
+}

@@ -1,0 +1,87 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readNpy } from '../src/io/npy.js';
+import type { GrayImage } from '../src/types.js';
+import { createDinoExtractor, l2NormalizeRows, meanOverHeads, minMax } from '../src/vit/extractor.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../src/vit/preprocess.js';
+import { loadVitWeights } from '../src/vit/weights.js';
+import { vitSession } from '../src/vit/session.js';
+import { REPO_ROOT } from './helpers/env.js';
+
+const GOLDEN = resolve(REPO_ROOT, 'fixtures/golden');
+const MODEL = resolve(GOLDEN, 'tiny-a.safetensors');
+const index = JSON.parse(readFileSync(resolve(GOLDEN, 'index.json'), 'utf8'));
+/** tiny-a 64×64 stride 8: its golden input is a gray image, normalized, with keys of the last block. */
+const CASE = index.cases.find((c: { model: string; stride: number; height: number }) => c.model === 'tiny-a' && c.stride === 8);
+
+/** Recovers the 8-bit gray image behind a golden normalized input (channel 0). */
+async function goldenImage(): Promise<GrayImage> {
+  const input = await readNpy(resolve(GOLDEN, CASE.input));
+  const { height, width } = CASE;
+  const data = new Uint8Array(width * height);
+  for (let i = 0; i < data.length; i++) data[i] = Math.round((input.data[i] * IMAGENET_STD[0] + IMAGENET_MEAN[0]) * 255);
+  return { width, height, data };
+}
+
+test('features of an image at loadSize match the PyTorch golden keys and attention, normalized', async () => {
+  const extractor = await createDinoExtractor({ weightsPath: MODEL, model: 'tiny-a', stride: 8, loadSize: 64, layer: 2, facet: 'key' });
+  const features = await extractor.extract(await goldenImage());
+  assert.equal(features.grid, CASE.grid);
+  assert.is(features.dim, 32);
+  const keys = l2NormalizeRows((await readNpy(resolve(GOLDEN, `${CASE.input.replace('.input.npy', '')}.key2.npy`))).data, 32);
+  const saliency = minMax(meanOverHeads((await readNpy(resolve(GOLDEN, CASE.attention))).data, 2));
+  const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  assert.ok(maxDiff(features.descriptors, keys) < 1e-4, `descriptors differ by ${maxDiff(features.descriptors, keys)}`);
+  assert.ok(maxDiff(features.saliency, saliency) < 1e-3, `saliency differs by ${maxDiff(features.saliency, saliency)}`);
+  await extractor.dispose();
+});
+
+test('descriptors are unit length, saliency spans [0, 1], geometry describes the resize', async () => {
+  const extractor = await createDinoExtractor({ weightsPath: MODEL, model: 'tiny-a', stride: 4, loadSize: 40, layer: 1, facet: 'value' });
+  const image: GrayImage = { width: 90, height: 60, data: Uint8Array.from({ length: 90 * 60 }, (_, i) => (i * 37) % 251) };
+  const f = await extractor.extract(image);
+  assert.equal(f.geometry, { stride: 4, patchSize: 8, resized: { width: 60, height: 40 }, original: { width: 90, height: 60 } });
+  assert.equal(f.grid, [9, 14]);
+  assert.is(f.descriptors.length, 9 * 14 * 32);
+  for (let p = 0; p < 9 * 14; p++) {
+    const norm = Math.hypot(...f.descriptors.subarray(p * 32, (p + 1) * 32));
+    assert.ok(Math.abs(norm - 1) < 1e-5, `patch ${p} norm ${norm}`);
+  }
+  assert.is(Math.min(...f.saliency), 0);
+  assert.is(Math.max(...f.saliency), 1);
+  const noisy = await extractor.extract(image, { noise: { eps: 0.5, seed: 1 } });
+  assert.not.equal(Array.from(noisy.descriptors), Array.from(f.descriptors), 'noise changes the features');
+  await extractor.dispose();
+});
+
+test('one session per input size: a second frame of the same size reuses it', async () => {
+  const weights = await loadVitWeights(MODEL);
+  const request = { stride: 8, height: 64, width: 64, facets: [{ facet: 'key' as const, layer: 2 }], attention: true };
+  const first = await vitSession(weights, request);
+  assert.is(await vitSession(weights, { ...request }), first);
+  assert.is.not(await vitSession(weights, { ...request, width: 72 }), first);
+});
+
+test('options outside the model are refused with the option and value', async () => {
+  const BASE = { weightsPath: MODEL, model: 'tiny-a', stride: 8, loadSize: 64, layer: 2, facet: 'key' as const };
+  for (const [options, pattern] of [
+    [{ layer: 3 }, /--layer must be in 0\.\.2 .*got 3/],
+    [{ stride: 9 }, /--stride must be in 1\.\.8 .*got 9/],
+  ] as const) {
+    try {
+      await createDinoExtractor({ ...BASE, ...options });
+      assert.unreachable('should refuse');
+    } catch (error) {
+      assert.match((error as Error).message, pattern);
+    }
+  }
+});
+
+test('a constant saliency map becomes zeros, not NaN', () => {
+  assert.equal(Array.from(minMax(new Float32Array([0.3, 0.3, 0.3]))), [0, 0, 0]);
+  assert.equal(Array.from(meanOverHeads(new Float32Array([1, 2, 3, 5]), 2)), [2, 3.5]);
+});
+
+test.run();
