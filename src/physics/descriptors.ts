@@ -1,0 +1,141 @@
+import type { FloatImage } from './resize.js';
+import type { BoneMaps } from './bone-probability.js';
+import { AreaSums } from './filters.js';
+
+/**
+ * Per-patch descriptors and saliency of the physics backend on the ViT's patch grid.
+ *
+ * Each patch is described by scalar cues in [0, 1] — its brightness and texture, the
+ * brightness just above it and at three depths below it (so "a bright band over darkness"
+ * differs from "a bright band over tissue"), the Foroughi shadow and bone probability, and
+ * its depth. A cue c enters as the pair (c, 1 − c)·weight: the pair's length never drops
+ * below weight/√2, so the L2 normalization the clustering needs keeps every cue's value
+ * (a raw cue vector of a dark patch would be normalized to the same direction as a bright one).
+ */
+
+export const PATCH_SIZE = 8;
+
+interface Cue {
+  name: string;
+  /** Relative importance in the k-means distance. */
+  weight: number;
+}
+
+const CUES: Cue[] = [
+  { name: 'upper-half', weight: 0.8 },
+  { name: 'centre', weight: 0.8 },
+  { name: 'lower-half', weight: 0.8 },
+  { name: 'texture', weight: 0.5 },
+  { name: 'above', weight: 0.6 },
+  { name: 'below-near', weight: 0.8 },
+  { name: 'below-mid', weight: 0.8 },
+  { name: 'below-far', weight: 0.6 },
+  { name: 'shadow', weight: 1.0 },
+  { name: 'probability', weight: 1.5 },
+  { name: 'depth', weight: 0.4 },
+];
+
+/** Descriptor length: two components per cue. */
+export const DESCRIPTOR_DIM = 2 * CUES.length;
+
+export interface PatchFeatures {
+  rows: number;
+  cols: number;
+  descriptors: Float32Array; // [rows * cols, DESCRIPTOR_DIM], rows L2-normalized
+  saliency: Float32Array; // [rows * cols], min–max normalized to [0, 1]
+}
+
+/** Patch grid of the ViT: 1 + (H − 8) // stride rows, likewise columns (ARCHITECTURE.md, step 2). */
+export function gridOf(width: number, height: number, stride: number): [rows: number, cols: number] {
+  return [1 + Math.floor((height - PATCH_SIZE) / stride), 1 + Math.floor((width - PATCH_SIZE) / stride)];
+}
+
+export function patchFeatures(image: FloatImage, maps: BoneMaps, stride: number): PatchFeatures {
+  const { width: w, height: h } = image;
+  const [rows, cols] = gridOf(w, h, stride);
+  const n = rows * cols;
+  const squares = new Float32Array(image.data.length);
+  for (let i = 0; i < squares.length; i++) squares[i] = image.data[i] * image.data[i];
+  const raw = new AreaSums(w, h, image.data);
+  const rawSquares = new AreaSums(w, h, squares);
+  const blurred = new AreaSums(w, h, maps.blurred);
+  const shadow = new AreaSums(w, h, maps.shadow);
+  const probability = new AreaSums(w, h, maps.probability);
+
+  const p = PATCH_SIZE;
+  const cues = new Float32Array(n * CUES.length);
+  const patchProbability = new Float32Array(n);
+  let maxProbability = 0;
+  for (let r = 0; r < rows; r++) {
+    const y = r * stride;
+    for (let c = 0; c < cols; c++) {
+      const x = c * stride;
+      const i = r * cols + c;
+      const mean = raw.mean(x, y, x + p, y + p);
+      const variance = Math.max(0, rawSquares.mean(x, y, x + p, y + p) - mean * mean);
+      const bright = blurred.mean(x, y, x + p, y + p);
+      // The centre of the patch decides: a patch that only grazes a bright band at its edge
+      // is mostly something else, and on the image it is mostly something else too.
+      const q = p / 4;
+      const prob = probability.mean(x + q, y + q, x + p - q, y + p - q);
+      patchProbability[i] = prob;
+      if (prob > maxProbability) maxProbability = prob;
+      const values = [
+        blurred.mean(x, y, x + p, y + p / 2),
+        blurred.mean(x + q, y + q, x + p - q, y + p - q),
+        blurred.mean(x, y + p / 2, x + p, y + p),
+        // Speckle of log-compressed B-mode has a std of ~0.1 of the display range; saturate at 0.25.
+        Math.min(1, Math.sqrt(variance) / 0.25),
+        blurred.mean(x, y - p, x + p, y, bright),
+        blurred.mean(x, y + p, x + p, y + 2 * p, bright),
+        blurred.mean(x, y + 2 * p, x + p, y + 4 * p, bright),
+        blurred.mean(x, y + 4 * p, x + p, y + 8 * p, bright),
+        shadow.mean(x + q, y + q, x + p - q, y + p - q),
+        0, // the probability cue, filled in once the image's maximum is known
+        (y + p / 2) / h,
+      ];
+      cues.set(values, i * CUES.length);
+    }
+  }
+
+  const saliency = new Float32Array(n);
+  const probabilityCue = CUES.findIndex((cue) => cue.name === 'probability');
+  for (let i = 0; i < n; i++) {
+    const relative = maxProbability > 0 ? patchProbability[i] / maxProbability : 0;
+    cues[i * CUES.length + probabilityCue] = relative;
+    saliency[i] = relative;
+  }
+  minMax(saliency);
+  return { rows, cols, descriptors: encode(cues, n), saliency };
+}
+
+/** Each cue c → (c, 1 − c)·weight, then the row is L2-normalized. */
+function encode(cues: Float32Array, n: number): Float32Array {
+  const k = CUES.length;
+  const out = new Float32Array(n * 2 * k);
+  for (let i = 0; i < n; i++) {
+    let norm = 0;
+    for (let j = 0; j < k; j++) {
+      const c = Math.min(1, Math.max(0, cues[i * k + j]));
+      const a = c * CUES[j].weight;
+      const b = (1 - c) * CUES[j].weight;
+      out[i * 2 * k + 2 * j] = a;
+      out[i * 2 * k + 2 * j + 1] = b;
+      norm += a * a + b * b;
+    }
+    const scale = 1 / Math.sqrt(norm);
+    for (let j = 0; j < 2 * k; j++) out[i * 2 * k + j] *= scale;
+  }
+  return out;
+}
+
+function minMax(values: Float32Array): void {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of values) {
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  const range = high - low;
+  for (let i = 0; i < values.length; i++) values[i] = range > 0 ? (values[i] - low) / range : 0;
+}
