@@ -155,7 +155,9 @@ export function startDecoder(spec: SourceSpec, stdin?: NodeJS.ReadableStream): D
 function inputOptions(spec: SourceSpec): string[] {
   const options = ['-hide_banner', '-nostats'];
   if (spec.kind !== 'stdin') options.push('-nostdin');
-  if (spec.kind === 'url' || spec.kind === 'device') options.push('-fflags', '+nobuffer');
+  // Live input: no demuxer buffering, and probe 1 s of stream instead of ffmpeg's 5 s, which a
+  // low-bitrate stream would otherwise spend before its first frame.
+  if (spec.kind === 'url' || spec.kind === 'device') options.push('-fflags', '+nobuffer', '-analyzeduration', '1000000');
   if (spec.loop) options.push('-stream_loop', '-1');
   if (spec.realtime) options.push('-re');
   if (spec.format) options.push('-f', spec.format);

@@ -30,6 +30,8 @@ export interface SourceInfo {
 export interface FrameSourceOptions {
   /** A restartable source with no frame for this long is killed and restarted (default 5000 ms). */
   stallTimeoutMs?: number;
+  /** Time allowed from starting ffmpeg to its first frame: connecting, probing, the first keyframe (default 10000 ms). */
+  openTimeoutMs?: number;
   /** Restart delay: starts at `initial`, doubles after each failed run, capped at `max` (default 500 / 10000 ms). */
   backoffMs?: { initial: number; max: number };
   /** The stream behind `-` (default: process.stdin). */
@@ -37,6 +39,7 @@ export interface FrameSourceOptions {
 }
 
 const DEFAULT_STALL_MS = 5000;
+const DEFAULT_OPEN_MS = 10_000;
 const DEFAULT_BACKOFF = { initial: 500, max: 10_000 };
 
 /**
@@ -56,6 +59,7 @@ const DEFAULT_BACKOFF = { initial: 500, max: 10_000 };
 export class FrameSource extends EventEmitter {
   readonly spec: SourceSpec;
   private readonly stallTimeoutMs: number;
+  private readonly openTimeoutMs: number;
   private readonly backoff: { initial: number; max: number };
   private readonly stdin?: NodeJS.ReadableStream;
   private readonly name: string;
@@ -82,8 +86,10 @@ export class FrameSource extends EventEmitter {
     this.spec = spec;
     this.name = describeSource(spec);
     this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_MS;
+    this.openTimeoutMs = options.openTimeoutMs ?? DEFAULT_OPEN_MS;
     this.backoff = options.backoffMs ?? DEFAULT_BACKOFF;
     if (!(this.stallTimeoutMs > 0)) throw new UserError(`stallTimeoutMs must be > 0 (got ${this.stallTimeoutMs})`);
+    if (!(this.openTimeoutMs > 0)) throw new UserError(`openTimeoutMs must be > 0 (got ${this.openTimeoutMs})`);
     if (!(this.backoff.initial > 0 && this.backoff.max >= this.backoff.initial)) {
       throw new UserError(`backoffMs needs 0 < initial ≤ max (got ${this.backoff.initial}, ${this.backoff.max})`);
     }
@@ -150,7 +156,7 @@ export class FrameSource extends EventEmitter {
     this.runFrames = 0;
     this.runFirstFrameAt = undefined;
     this.stallReason = undefined;
-    this.armStallTimer(run);
+    this.armStallTimer(run, this.openTimeoutMs);
     run.info.then(
       (info) => this.run === run && this.onInfo(info),
       () => undefined,
@@ -171,7 +177,7 @@ export class FrameSource extends EventEmitter {
   private onFrame(run: DecoderRun, data: Uint8Array): void {
     const info = this.runInfo;
     if (!info) return;
-    this.armStallTimer(run);
+    this.armStallTimer(run, this.stallTimeoutMs);
     const ptsMs = Math.max(this.ptsBaseMs + (this.runFrames * 1000) / info.fps, this.lastPtsMs + 1e-3);
     this.runFrames += 1;
     this.runFirstFrameAt ??= Date.now();
@@ -189,14 +195,14 @@ export class FrameSource extends EventEmitter {
     }
   }
 
-  private armStallTimer(run: DecoderRun): void {
+  private armStallTimer(run: DecoderRun, timeoutMs: number): void {
     clearTimeout(this.stallTimer);
-    this.stallTimer = setTimeout(() => this.onStall(run), this.stallTimeoutMs);
+    this.stallTimer = setTimeout(() => this.onStall(run, timeoutMs), timeoutMs);
   }
 
-  private onStall(run: DecoderRun): void {
+  private onStall(run: DecoderRun, timeoutMs: number): void {
     if (this.run !== run || this.stopping) return;
-    const reason = `no frame for ${this.stallTimeoutMs} ms`;
+    const reason = this.runFrames ? `no frame for ${timeoutMs} ms` : `no first frame within ${timeoutMs} ms`;
     this.setState('stalled', reason);
     // A file or a pipe cannot be reopened: keep waiting, the frames may still come.
     if (!isRestartable(this.spec) && !this.starting) return;
@@ -216,7 +222,7 @@ export class FrameSource extends EventEmitter {
       return;
     }
     if (isRestartable(this.spec)) {
-      this.scheduleRestart(reason ?? 'ffmpeg ended');
+      this.scheduleRestart(reason ?? 'the stream ended');
       return;
     }
     if (exit.ok) this.finish('ended');
