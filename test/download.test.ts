@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { downloadFile, type DownloadOptions } from '../src/vit/download.js';
 import { loadVitWeights } from '../src/vit/weights.js';
-import { UserError } from '../src/util/errors.js';
+import { userErrorMessage } from './helpers/user-error.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
 import { closedPort, proxyEnvironment, serveBytes, serveThenDrop, startServer, type LoopbackServer } from './helpers/loopback-http.js';
 
@@ -60,16 +60,6 @@ function options(context: Context, extra: Partial<DownloadOptions> = {}): Downlo
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, UserError);
-    return (error as Error).message;
-  }
-  return assert.unreachable('expected the download to fail') as never;
-}
-
 test('downloads through a redirect, renames into place and records the sha256', async (context) => {
   context.handler = (req, res) => {
     if (req.url === '/model.safetensors') {
@@ -102,7 +92,7 @@ test('without retries the partial file is kept, and the next run resumes it', as
   const cut = 200_000;
   context.handler = (req, res) => (context.requests.length === 1 ? serveThenDrop(MODEL, cut, res) : serveBytes(MODEL, req, res));
   const target = join(context.dir, 'tiny.safetensors');
-  const message = await failure(downloadFile(options(context, { retries: 0 })));
+  const message = await userErrorMessage(downloadFile(options(context, { retries: 0 })));
   assert.match(message, /interrupted .*the partial file .*tiny\.safetensors\.part is kept: run the command again to resume/);
   assert.not.ok(existsSync(target));
   const kept = statSync(`${target}.part`).size;
@@ -139,7 +129,7 @@ test('a corrupt file (sha256 mismatch) is refused: not renamed, .part removed', 
   corrupt[corrupt.length - 1] ^= 0xff;
   context.handler = (req, res) => serveBytes(corrupt, req, res);
   const target = join(context.dir, 'tiny.safetensors');
-  const message = await failure(downloadFile(options(context, { sha256: SHA256 })));
+  const message = await userErrorMessage(downloadFile(options(context, { sha256: SHA256 })));
   assert.match(message, new RegExp(`is corrupt: sha256 [0-9a-f]{64}, expected ${SHA256}; the file was removed`));
   assert.not.ok(existsSync(target));
   assert.not.ok(existsSync(`${target}.part`));
@@ -150,7 +140,7 @@ test('a complete transfer that is not valid weights is refused and removed', asy
   const truncated = MODEL.subarray(0, MODEL.length - 4096);
   context.handler = (req, res) => serveBytes(truncated, req, res);
   const target = join(context.dir, 'tiny.safetensors');
-  const message = await failure(downloadFile(options(context)));
+  const message = await userErrorMessage(downloadFile(options(context)));
   assert.match(message, /is not usable and was removed: .*tiny\.safetensors\.part: truncated: tensor /);
   assert.not.ok(existsSync(target));
   assert.not.ok(existsSync(`${target}.part`));
@@ -161,7 +151,7 @@ test('HTTP 404 is an error naming the URL; nothing is left behind', async (conte
     res.writeHead(404, { 'Content-Type': 'text/plain' });
     res.end('Entry not found');
   };
-  const message = await failure(downloadFile(options(context)));
+  const message = await userErrorMessage(downloadFile(options(context)));
   assert.match(message, /download of http:\/\/127\.0\.0\.1:\d+\/model\.safetensors failed: HTTP 404 Not Found/);
   assert.not.ok(existsSync(join(context.dir, 'tiny.safetensors.part')));
 });
@@ -171,7 +161,7 @@ test('offline (connection refused) fails fast with how to place the file by hand
   const url = `http://127.0.0.1:${port}/facebook/model.safetensors`;
   const target = join(context.dir, 'dino.safetensors');
   const began = Date.now();
-  const message = await failure(downloadFile(options(context, { url, target, sha256: SHA256 })));
+  const message = await userErrorMessage(downloadFile(options(context, { url, target, sha256: SHA256 })));
   assert.ok(Date.now() - began < 3000, 'fails fast');
   assert.match(message, new RegExp(`cannot reach 127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED`));
   assert.ok(message.includes(`download\n  ${url}\n`), message);
@@ -185,7 +175,7 @@ test('a server that sends headers but no data is given up on after the idle time
     res.writeHead(200, { 'Content-Length': MODEL.length });
     res.flushHeaders();
   };
-  const message = await failure(downloadFile(options(context, { idleTimeoutMs: 200, retries: 1 })));
+  const message = await userErrorMessage(downloadFile(options(context, { idleTimeoutMs: 200, retries: 1 })));
   assert.match(message, /interrupted \(no data for 0\.2 s/);
   assert.is(context.requests.length, 2);
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fetchModel, locateWeights, readManifest, weightsPath } from '../src/vit/models.js';
 import { listModels } from '../src/commands/fetch-model.js';
-import { UserError } from '../src/util/errors.js';
+import { userErrorMessage } from './helpers/user-error.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
 import { REPO_ROOT } from './helpers/env.js';
 import { closedPort, proxyEnvironment, serveBytes, startServer, type LoopbackServer } from './helpers/loopback-http.js';
@@ -50,16 +50,6 @@ test.after.each((context) => {
   rmSync(context.dir, { recursive: true, force: true });
 });
 
-async function failure(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, UserError);
-    return (error as Error).message;
-  }
-  return assert.unreachable('expected a failure') as never;
-}
-
 test('the manifest lists the four DINO models, ViT-S/8 by default, each consistent with its architecture', () => {
   const manifest = readManifest();
   assert.is(manifest.default, 'dino-vits8');
@@ -86,8 +76,8 @@ test('locateWeights: manifest names resolve in the models directory, files are t
   const custom = join(context.dir, 'mine.safetensors');
   writeFileSync(custom, MODEL);
   assert.is(await locateWeights(custom), custom);
-  assert.match(await failure(locateWeights('dino-vitz8')), /unknown model dino-vitz8; known models: dino-vits8, dino-vits16, dino-vitb8, dino-vitb16/);
-  assert.match(await failure(locateWeights(join(context.dir, 'absent.safetensors'))), /no such file .*absent\.safetensors/);
+  assert.match(await userErrorMessage(locateWeights('dino-vitz8')), /unknown model dino-vitz8; known models: dino-vits8, dino-vits16, dino-vitb8, dino-vitb16/);
+  assert.match(await userErrorMessage(locateWeights(join(context.dir, 'absent.safetensors'))), /no such file .*absent\.safetensors/);
 });
 
 test('fetchModel downloads into the models directory, then finds it present without a request', async (context) => {
@@ -105,7 +95,7 @@ test('fetchModel downloads into the models directory, then finds it present with
 
 test('fetchModel refuses weights whose architecture is not the named model and removes them', async (context) => {
   const other = join(context.dir, 'elsewhere');
-  const message = await failure(fetchModel('dino-vits8', { url: `${context.server.origin}/x`, modelsDir: other, quiet: true }));
+  const message = await userErrorMessage(fetchModel('dino-vits8', { url: `${context.server.origin}/x`, modelsDir: other, quiet: true }));
   assert.match(message, /not usable and was removed: .*dino-vits8\.safetensors\.part: not dino-vits8: dim 64 \(expected 384\), depth 2 \(expected 12\), heads 2 \(expected 6\)/);
   assert.not.ok(existsSync(join(other, 'dino-vits8.safetensors')));
   assert.not.ok(existsSync(join(other, 'dino-vits8.safetensors.part')));
@@ -113,10 +103,10 @@ test('fetchModel refuses weights whose architecture is not the named model and r
 
 test('fetchModel validates a file placed by hand and names it when it is broken', async (context) => {
   writeFileSync(weightsPath('dino-vits8'), MODEL.subarray(0, 100));
-  assert.match(await failure(fetchModel('dino-vits8', { quiet: true })), /dino-vits8\.safetensors: not a valid safetensors file: header length/);
+  assert.match(await userErrorMessage(fetchModel('dino-vits8', { quiet: true })), /dino-vits8\.safetensors: not a valid safetensors file: header length/);
   assert.is(context.requests, 0);
-  assert.match(await failure(fetchModel('nonesuch', { quiet: true })), /unknown model nonesuch; known models: .*give --url/);
-  assert.match(await failure(fetchModel('../evil', { url: 'http://127.0.0.1:9/x', quiet: true })), /model name "\.\.\/evil" must be letters/);
+  assert.match(await userErrorMessage(fetchModel('nonesuch', { quiet: true })), /unknown model nonesuch; known models: .*give --url/);
+  assert.match(await userErrorMessage(fetchModel('../evil', { url: 'http://127.0.0.1:9/x', quiet: true })), /model name "\.\.\/evil" must be letters/);
 });
 
 test('--list shows every model, the default and which are present', (context) => {

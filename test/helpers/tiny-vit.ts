@@ -1,5 +1,6 @@
 import { encodeSafetensors, type TensorToWrite } from '../../src/vit/safetensors.js';
 import { expectedShapes, type VitConfig } from '../../src/vit/weights.js';
+import { seededRandom } from '../../src/segment/random.js';
 
 export interface TinyVitSpec {
   dim: number;
@@ -13,18 +14,6 @@ export interface TinyVitSpec {
   seed: number;
   /** Name prefix, e.g. 'vit.' as in ViT checkpoints saved with a task head. */
   prefix?: string;
-}
-
-/** mulberry32: a small, well-mixed 32-bit generator; the same seed gives the same model everywhere. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
