@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as serve } from './serve.js';
 import { register as features } from './features.js';
+import { register as experiment } from './experiment.js';
 import { register as fetchModel } from './fetch-model.js';
 
 /**
@@ -13,4 +14,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   serve,
   fetchModel,
   features,
+  experiment,
 ];

@@ -1,0 +1,192 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
+import { intInRange, numberList } from '../config.js';
+import { openExtractor } from '../backend.js';
+import type { CosegmentOptions } from '../segment/cosegment.js';
+import type { Extractor } from '../types.js';
+import { loadLabelledImages } from '../eval/dataset.js';
+import { extractAll } from '../eval/extract.js';
+import { runSameDomain, plannedSets, sameDomainReport, type ScoredImage } from '../eval/same-domain.js';
+import { runCrossDomain, plannedPairs, crossDomainReport } from '../eval/cross-domain.js';
+import { runNoise, noiseReport } from '../eval/noise.js';
+import { writeReport, type ReportDoc, type Table } from '../eval/report.js';
+import { describeSetup, type ExperimentSetup } from '../eval/setup.js';
+import { createProgress } from '../util/progress.js';
+import { UserError } from '../util/errors.js';
+import { log } from '../util/log.js';
+
+/** `bonestream experiment same-domain | cross-domain | noise`: the paper's experiments. */
+
+interface CommonOptions extends BackendOptions, SegmentOptions {
+  fitEvery: number;
+  out: string;
+}
+
+interface SameDomainFlags extends CommonOptions {
+  images: string;
+  labels: string;
+  sizes: number[];
+  repeats: number;
+}
+
+interface CrossDomainFlags extends CommonOptions {
+  a: string;
+  b: string;
+  labelsA: string;
+  labelsB: string;
+  nameA: string;
+  nameB: string;
+  pairs: number;
+}
+
+interface NoiseFlags extends CommonOptions {
+  images: string;
+  labels: string;
+  eps: number[];
+  show: number;
+}
+
+export function register(program: Command): void {
+  const experiment = program
+    .command('experiment')
+    .description('the paper\'s experiments, each writing results.json, results.md and a self-contained report.html');
+
+  common(
+    experiment
+      .command('same-domain')
+      .description('random sets of n images of one domain co-segmented together; Dice/IoU mean ± std per n')
+      .requiredOption('--images <dir>', 'images of one domain')
+      .requiredOption('--labels <dir>', 'reference masks: NAME.png for image NAME.ext (nonzero = bone)')
+      .option('--sizes <list>', 'images per set, comma-separated; a size above the number of labelled images is skipped with a warning', integerList('--sizes', 1, 1000), [2, 3, 5, 10])
+      .option('--repeats <n>', 'distinct random sets per size (fewer when fewer exist)', intInRange('--repeats', 1, 10000), 5),
+  ).action((flags: SameDomainFlags) => sameDomain(flags));
+
+  common(
+    experiment
+      .command('cross-domain')
+      .description('pairs of images from two domains co-segmented together, against same-domain pairs of each image')
+      .requiredOption('--a <dir>', 'images of domain A')
+      .requiredOption('--b <dir>', 'images of domain B')
+      .requiredOption('--labels-a <dir>', 'reference masks of domain A (NAME.png)')
+      .requiredOption('--labels-b <dir>', 'reference masks of domain B (NAME.png)')
+      .option('--name-a <label>', 'name of domain A in the report', 'A')
+      .option('--name-b <label>', 'name of domain B in the report', 'B')
+      .option('--pairs <n>', 'distinct pairs drawn of each kind: A–B, A–A and B–B (all when fewer exist)', intInRange('--pairs', 1, 100000), 10),
+  ).action((flags: CrossDomainFlags) => crossDomain(flags));
+
+  common(
+    experiment
+      .command('noise')
+      .description('the robustness experiment: I + ε·N(0, 1) on the input the backend sees; Dice/IoU and feature change against ε')
+      .requiredOption('--images <dir>', 'images, co-segmented together at every ε')
+      .requiredOption('--labels <dir>', 'reference masks: NAME.png for image NAME.ext (nonzero = bone)')
+      .option('--eps <list>', 'noise strengths ε, comma-separated', numberList('--eps', 0, 100), [0, 0.5, 1, 1.5, 2, 2.5, 3])
+      .option('--show <n>', 'images pictured at every ε in the report', intInRange('--show', 0, 100), 2),
+  ).action((flags: NoiseFlags) => noise(flags));
+}
+
+/** Backend, co-segmentation and output options, the same on every experiment. */
+function common(command: Command): Command {
+  addSegmentOptions(addBackendOptions(command))
+    .option('--fit-every <n>', 'fit k-means on every n-th descriptor, then assign all (the reference uses 100)', intInRange('--fit-every', 1, 10000), 1)
+    .requiredOption('--out <dir>', 'output directory (created when missing)');
+  return command;
+}
+
+function integerList(name: string, min: number, max: number) {
+  const one = intInRange(name, min, max);
+  return (raw: string): number[] => {
+    const values = raw.split(',').map((part) => one(part.trim()));
+    if (new Set(values).size !== values.length) throw new InvalidArgumentError(`${name} lists a value twice (got ${raw})`);
+    return values;
+  };
+}
+
+function segmentOptions(flags: CommonOptions): CosegmentOptions {
+  return { k: flags.k, tau: flags.tau, votes: flags.votes, seed: flags.seed, fitEvery: flags.fitEvery };
+}
+
+/** Opens the backend, runs the experiment, writes its report and prints its main table. */
+async function withExtractor(
+  flags: CommonOptions,
+  run: (extractor: Extractor, setup: ExperimentSetup) => Promise<{ results: object; doc: ReportDoc }>,
+): Promise<void> {
+  const extractor = await openExtractor(backendRequest(flags));
+  let written;
+  try {
+    const setup = describeSetup(extractor, flags, segmentOptions(flags));
+    const { results, doc } = await run(extractor, setup);
+    written = await writeReport(flags.out, { setup, ...results }, doc);
+    const table = doc.sections.find((s) => s.table)?.table;
+    if (table) process.stdout.write(plainTable(table));
+  } finally {
+    await extractor.dispose();
+  }
+  log.info(`report: ${resolve(written.html)}`, { json: written.json, markdown: written.markdown });
+}
+
+function plainTable(table: Table): string {
+  const widths = table.columns.map((c, i) => Math.max(c.length, ...table.rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(table.columns), ...table.rows.map(line)].join('\n') + '\n';
+}
+
+async function scoredImages(extractor: Extractor, imagesDir: string, labelsDir: string, option: { images: string; labels: string }, label: string): Promise<ScoredImage[]> {
+  const images = await loadLabelledImages(imagesDir, labelsDir, option);
+  const features = await extractAll(extractor, images, label);
+  return images.map((item, i) => ({ ...item, features: features[i] }));
+}
+
+async function sameDomain(flags: SameDomainFlags): Promise<void> {
+  await withExtractor(flags, async (extractor, setup) => {
+    const images = await scoredImages(extractor, flags.images, flags.labels, { images: '--images', labels: '--labels' }, 'features');
+    const runnable = flags.sizes.filter((size) => size <= images.length);
+    if (runnable.length === 0) {
+      throw new UserError(`--sizes ${flags.sizes.join(',')}: every size is larger than the ${images.length} labelled images in ${flags.images}`);
+    }
+    for (const size of flags.sizes.filter((s) => s > images.length)) {
+      log.warn(`--sizes: sets of ${size} skipped: only ${images.length} labelled images in ${flags.images}`);
+    }
+    const total = runnable.reduce((sum, size) => sum + plannedSets(images.length, size, flags).length, 0);
+    const progress = createProgress('sets', total);
+    const options = { sizes: flags.sizes, repeats: flags.repeats, seed: flags.seed, segment: segmentOptions(flags) };
+    let run;
+    try {
+      run = runSameDomain(images, options, () => progress.increment());
+    } finally {
+      progress.stop();
+    }
+    return { results: run.result, doc: await sameDomainReport(run.result, run.examples, images, setup, options) };
+  });
+}
+
+async function crossDomain(flags: CrossDomainFlags): Promise<void> {
+  if (flags.nameA === flags.nameB) throw new UserError(`--name-a and --name-b must differ (both are "${flags.nameA}")`);
+  await withExtractor(flags, async (extractor, setup) => {
+    const a = await scoredImages(extractor, flags.a, flags.labelsA, { images: '--a', labels: '--labels-a' }, `features ${flags.nameA}`);
+    const b = await scoredImages(extractor, flags.b, flags.labelsB, { images: '--b', labels: '--labels-b' }, `features ${flags.nameB}`);
+    for (const [domain, option] of [[a, '--a'], [b, '--b']] as const) {
+      if (domain.length < 2) log.warn(`${option}: one labelled image, so no same-domain pair to compare with`);
+    }
+    const plan = plannedPairs(a.length, b.length, flags);
+    const progress = createProgress('pairs', plan.cross.length + plan.sameA.length + plan.sameB.length);
+    const options = { pairs: flags.pairs, seed: flags.seed, segment: segmentOptions(flags) };
+    let run;
+    try {
+      run = runCrossDomain({ label: flags.nameA, images: a }, { label: flags.nameB, images: b }, options, () => progress.increment());
+    } finally {
+      progress.stop();
+    }
+    return { results: run.result, doc: await crossDomainReport(run.result, run.example, setup, options) };
+  });
+}
+
+async function noise(flags: NoiseFlags): Promise<void> {
+  await withExtractor(flags, async (extractor, setup) => {
+    const images = await loadLabelledImages(flags.images, flags.labels, { images: '--images', labels: '--labels' });
+    const options = { eps: flags.eps, seed: flags.seed, segment: segmentOptions(flags), show: flags.show };
+    const run = await runNoise(extractor, images, options);
+    return { results: run.result, doc: await noiseReport(run.result, run.examples, setup, options) };
+  });
+}

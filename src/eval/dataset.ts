@@ -1,0 +1,74 @@
+import { readdir, stat } from 'node:fs/promises';
+import { extname, basename, join } from 'node:path';
+import { readGray } from '../io/image.js';
+import { UserError } from '../util/errors.js';
+import { log } from '../util/log.js';
+import type { GrayImage } from '../types.js';
+
+/** An image with its reference mask (0/255, nonzero = bone), as the experiments score it. */
+export interface LabelledImage {
+  name: string;
+  path: string;
+  image: GrayImage;
+  truth: GrayImage;
+}
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif']);
+
+/**
+ * Reads every image in `imagesDir` (sorted by name) and its label `NAME.png` in `labelsDir`
+ * (the convention of `bonestream segment --labels`). An image without a label is left out
+ * with a warning, since it cannot be scored; a label of another size than its image is an
+ * error. `option` names the flags in messages, e.g. `{ images: '--a', labels: '--labels-a' }`.
+ */
+export async function loadLabelledImages(
+  imagesDir: string,
+  labelsDir: string,
+  option: { images: string; labels: string },
+): Promise<LabelledImage[]> {
+  const files = await listImages(imagesDir, option.images);
+  await requireDirectory(labelsDir, option.labels);
+  const items: LabelledImage[] = [];
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    const name = basename(file, extname(file));
+    const twin = seen.get(name);
+    if (twin) throw new UserError(`${option.images} ${imagesDir}: ${twin} and ${file} would share the label ${name}.png; rename one`);
+    seen.set(name, file);
+    const labelPath = join(labelsDir, `${name}.png`);
+    if (!(await isFile(labelPath))) {
+      log.warn(`${file}: no label ${labelPath}; left out of the experiment`);
+      continue;
+    }
+    const path = join(imagesDir, file);
+    const [image, truth] = await Promise.all([readGray(path), readGray(labelPath)]);
+    if (image.width !== truth.width || image.height !== truth.height) {
+      throw new UserError(
+        `${labelPath} is ${truth.width}×${truth.height} but its image ${path} is ${image.width}×${image.height}; a label must match its image`,
+      );
+    }
+    items.push({ name, path, image, truth });
+  }
+  if (items.length === 0) {
+    throw new UserError(`no labelled images: none of the ${files.length} images in ${imagesDir} (${option.images}) has a NAME.png label in ${labelsDir} (${option.labels})`);
+  }
+  return items;
+}
+
+async function listImages(dir: string, option: string): Promise<string[]> {
+  await requireDirectory(dir, option);
+  const files = (await readdir(dir)).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
+  if (files.length === 0) {
+    throw new UserError(`${option} ${dir}: no images (${[...IMAGE_EXTENSIONS].join(' ')})`);
+  }
+  return files;
+}
+
+async function requireDirectory(dir: string, option: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UserError(`${option} ${dir}: not a directory`);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
