@@ -170,6 +170,15 @@ test('offline (connection refused) fails fast with how to place the file by hand
   assert.not.ok(existsSync(`${target}.part`));
 });
 
+test('a server that accepts the connection but never answers counts as unreachable', async (context) => {
+  context.handler = () => {};
+  const began = Date.now();
+  const message = await userErrorMessage(downloadFile(options(context, { idleTimeoutMs: 300 })));
+  assert.ok(Date.now() - began < 2000);
+  assert.match(message, /^cannot reach 127\.0\.0\.1:\d+ \(ETIMEDOUT: no answer within 0\.3 s\)/);
+  assert.is(context.requests.length, 1);
+});
+
 test('a server that sends headers but no data is given up on after the idle timeout', async (context) => {
   context.handler = (_req, res) => {
     res.writeHead(200, { 'Content-Length': MODEL.length });

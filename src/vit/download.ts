@@ -31,9 +31,9 @@ export interface DownloadOptions {
   label?: string;
   /** No progress bar, no log lines. */
   quiet?: boolean;
-  /** Time to connect and receive response headers before the source counts as unreachable. */
+  /** Time to open the connection before the source counts as unreachable. */
   connectTimeoutMs?: number;
-  /** Silence in the middle of a transfer before it counts as interrupted. */
+  /** Silence before the response headers (unreachable) or within the body (interrupted). */
   idleTimeoutMs?: number;
   /** Resumed attempts after an interrupted transfer. */
   retries?: number;
@@ -46,7 +46,7 @@ export interface DownloadResult {
   sha256: string;
 }
 
-const DEFAULTS = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, retries: 3, retryDelayMs: 1_000 };
+const DEFAULTS = { connectTimeoutMs: 5_000, idleTimeoutMs: 30_000, retries: 3, retryDelayMs: 1_000 };
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
 
@@ -101,7 +101,7 @@ async function transferOnce(
 ): Promise<void> {
   const offset = await sizeOf(part);
   const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
-  const response = await open(options, headers, agent, settings.connectTimeoutMs);
+  const response = await open(options, headers, agent, settings);
   const length = Number(response.headers['content-length'] ?? NaN);
   let start = 0;
   let total = Number.isFinite(length) ? length : undefined;
@@ -159,7 +159,7 @@ async function open(
   options: DownloadOptions,
   headers: Record<string, string>,
   agent: http.Agent,
-  connectTimeoutMs: number,
+  timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
 ): Promise<IncomingMessage> {
   let url = new URL(options.url);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -168,7 +168,7 @@ async function open(
     }
     let response: IncomingMessage;
     try {
-      response = await request(url, headers, agent, connectTimeoutMs);
+      response = await request(url, headers, agent, timeouts);
     } catch (error) {
       throw new UserError(unreachable(options, url, error), { cause: error });
     }
@@ -180,16 +180,27 @@ async function open(
   throw new UserError(`download of ${options.url} failed: more than ${MAX_REDIRECTS} redirects`);
 }
 
-function request(url: URL, headers: Record<string, string>, agent: http.Agent, timeoutMs: number): Promise<IncomingMessage> {
+/** One GET; rejects when the connection is not open within connectTimeoutMs or the headers do not follow within idleTimeoutMs. */
+function request(
+  url: URL,
+  headers: Record<string, string>,
+  agent: http.Agent,
+  timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
+): Promise<IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.get(url, { headers: { 'User-Agent': 'bonestream', ...headers }, agent }, (response) => {
       clearTimeout(timer);
       resolve(response);
     });
-    const timer = setTimeout(() => {
-      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
-    }, timeoutMs);
+    const giveUp = (what: string, ms: number) =>
+      setTimeout(() => req.destroy(Object.assign(new Error(`${what} within ${ms / 1000} s`), { code: 'ETIMEDOUT' })), ms);
+    let timer = giveUp('no connection', timeouts.connectTimeoutMs);
+    const connected = () => {
+      clearTimeout(timer);
+      timer = giveUp('no answer', timeouts.idleTimeoutMs);
+    };
+    req.on('socket', (socket) => (socket.connecting ? socket.once('connect', connected) : connected()));
     req.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
