@@ -1,7 +1,7 @@
 import type { Features, GrayImage } from '../types.js';
-import { assign, lloyd, normalizeRows, type KMeansFit, type Points } from './kmeans.js';
+import { assign, ClusterSums, lloydStep, normalizeRows, type Bounds, type Points } from './kmeans.js';
 import { clusterPoints } from './elbow.js';
-import { splitLabels, voteOnLabels } from './cosegment.js';
+import { voteOnLabels } from './cosegment.js';
 import { patchMaskToImage } from './mask.js';
 import { matchIdentities } from './identities.js';
 
@@ -33,8 +33,8 @@ export interface BankResult {
  */
 const SCENE_FACTOR = 1.5;
 const SCENE_MIN_JUMP = 0.05;
-/** Lloyd iterations per frame, warm-started from the previous frame's centroids. */
-const WARM_ITERATIONS = 1;
+/** Lloyd iterations at most per frame, warm-started from the previous frame's centroids. */
+const WARM_ITERATIONS = 3;
 /** The elbow rule on the window fits on a sub-sample of about this many descriptors. */
 const ELBOW_SAMPLE = 1000;
 /** Lloyd iterations per fit in the bank's elbow rule (a bounded latency spike, once per window). */
@@ -44,6 +44,7 @@ interface Frame {
   features: Features;
   descriptors: Float32Array; // [patches, D], L2-normalized
   labels: Int32Array; // [patches], nearest-centroid labels for the current centroids
+  bounds: Bounds | null;
   /** Mean squared distance to the nearest centroid when the frame arrived; null for frames the centroids were fitted on. */
   arrivalDistance: number | null;
 }
@@ -66,6 +67,7 @@ export class RollingBank {
   private frames: Frame[] = [];
   private centroids: Float32Array | null = null; // [k, D]
   private k = 0;
+  private sums: ClusterSums | null = null; // of the frames in the window, under their labels
   private framesSinceChoice = 0;
 
   constructor(options: BankOptions) {
@@ -80,6 +82,7 @@ export class RollingBank {
   reset(): void {
     this.frames = [];
     this.centroids = null;
+    this.sums = null;
     this.k = 0;
     this.framesSinceChoice = 0;
   }
@@ -89,24 +92,29 @@ export class RollingBank {
     const next = validate({ ...this.current, ...options });
     if (next.k !== this.current.k || next.seed !== this.current.seed) this.framesSinceChoice = Infinity;
     this.current = next;
-    if (this.frames.length > next.window) this.frames.splice(0, this.frames.length - next.window);
+    while (this.frames.length > next.window) this.dropOldest();
+  }
+
+  private dropOldest(): void {
+    const oldest = this.frames.shift()!;
+    this.sums?.addAll({ points: framePoints(oldest), labels: oldest.labels }, -1);
   }
 
   push(features: Features): BankResult {
     const descriptors = normalizeRows(features.descriptors.slice(), features.dim);
-    const frame: Frame = { features, descriptors, labels: new Int32Array(0), arrivalDistance: null };
+    const frame: Frame = { features, descriptors, labels: new Int32Array(0), bounds: null, arrivalDistance: null };
     const sceneChange = this.sameGeometry(features) ? this.measureArrival(frame) : this.frames.length > 0;
     if (sceneChange) {
       this.reset();
-      frame.arrivalDistance = null;
+      Object.assign(frame, { labels: new Int32Array(0), bounds: null, arrivalDistance: null });
     }
     this.frames.push(frame);
-    if (this.frames.length > this.current.window) this.frames.shift();
+    if (frame.bounds) this.sums!.addAll({ points: framePoints(frame), labels: frame.labels });
+    while (this.frames.length > this.current.window) this.dropOldest();
 
-    const points = stack(this.frames);
-    const fit = this.centroids && this.framesSinceChoice < this.current.window ? this.warmUpdate(points) : this.chooseK(points);
-    const labels = splitLabels(fit.labels, this.frames.map((f) => f.features));
-    this.frames.forEach((f, i) => (f.labels = labels[i]));
+    if (this.centroids && this.framesSinceChoice < this.current.window) this.warmUpdate();
+    else this.chooseK();
+    const labels = this.frames.map((f) => f.labels);
 
     const { salient, votes, patchMasks } = voteOnLabels(labels, this.frames.map((f) => f.features), this.k, this.current.tau, this.current.votes);
     const patchMask = patchMasks[patchMasks.length - 1];
@@ -132,6 +140,7 @@ export class RollingBank {
     if (!this.centroids) return false;
     const arrival = assign(framePoints(frame), this.centroids, this.k);
     frame.labels = arrival.labels;
+    frame.bounds = arrival.bounds;
     frame.arrivalDistance = arrival.ssd / arrival.labels.length;
     const earlier = this.frames.flatMap((f) => (f.arrivalDistance === null ? [] : [f.arrivalDistance]));
     if (earlier.length < 2) return false;
@@ -139,33 +148,38 @@ export class RollingBank {
     return frame.arrivalDistance > SCENE_FACTOR * level && frame.arrivalDistance - level > SCENE_MIN_JUMP;
   }
 
-  /** One Lloyd step over the window from the previous centroids, with the labels already in hand. */
-  private warmUpdate(points: Points): KMeansFit {
-    const labels = new Int32Array(points.n);
-    let offset = 0;
-    for (const f of this.frames) {
-      labels.set(f.labels, offset);
-      offset += f.labels.length;
+  /** Lloyd iterations over the window from the previous centroids, with the labels, bounds and sums in hand. */
+  private warmUpdate(): void {
+    const parts = this.frames.map((f) => ({ points: framePoints(f), labels: f.labels, bounds: f.bounds! }));
+    for (let iteration = 0; iteration < WARM_ITERATIONS; iteration++) {
+      if (lloydStep(parts, this.sums!, this.centroids!) === 0) break;
     }
     this.framesSinceChoice++;
-    return lloyd(points, this.centroids!, this.k, { maxIterations: WARM_ITERATIONS, labels });
   }
 
-  /** The elbow rule (or the fixed k) on the window; new clusters take the identities of the nearest old ones. */
-  private chooseK(points: Points): KMeansFit {
+  /**
+   * The elbow rule (or the fixed k) on a sub-sample of the window; new clusters take the
+   * identities of the nearest old ones, then every frame is labelled afresh.
+   */
+  private chooseK(): void {
+    const points = stack(this.frames);
     const fitEvery = Math.max(1, Math.ceil(points.n / ELBOW_SAMPLE));
     const k = this.current.k === 'auto' ? 'auto' : Math.min(this.current.k, Math.ceil(points.n / fitEvery));
-    const fit = clusterPoints(points, { k, seed: this.current.seed, fitEvery, maxIterations: ELBOW_ITERATIONS });
-    const order = this.centroids ? matchIdentities(this.centroids, this.k, fit.centroids, fit.k, points.dim) : null;
+    const fit = clusterPoints(points, { k, seed: this.current.seed, fitEvery, maxIterations: ELBOW_ITERATIONS, sampleOnly: true });
     const dim = points.dim;
+    const order = this.centroids ? matchIdentities(this.centroids, this.k, fit.centroids, fit.k, dim) : null;
     const centroids = new Float32Array(fit.k * dim);
-    const labels = new Int32Array(fit.labels.length);
     for (let c = 0; c < fit.k; c++) centroids.set(fit.centroids.subarray(c * dim, (c + 1) * dim), (order?.[c] ?? c) * dim);
-    for (let i = 0; i < labels.length; i++) labels[i] = order?.[fit.labels[i]] ?? fit.labels[i];
     this.centroids = centroids;
     this.k = fit.k;
     this.framesSinceChoice = 1;
-    return { ...fit, centroids, labels };
+    this.sums = new ClusterSums(fit.k, dim);
+    for (const frame of this.frames) {
+      const { labels, bounds } = assign(framePoints(frame), centroids, fit.k);
+      frame.labels = labels;
+      frame.bounds = bounds;
+      this.sums.addAll({ points: framePoints(frame), labels });
+    }
   }
 }
 

@@ -8,6 +8,12 @@ export interface ChooseKOptions {
   fitEvery?: number;
   /** Lloyd iteration cap per fit (default: run to convergence, at most 300). */
   maxIterations?: number;
+  /**
+   * Judge the elbow on the sub-sample's SSD and return the sub-sample's fit (labels for the
+   * sub-sample only). The reference assigns all points for every k tried; the live bank
+   * cannot afford that and labels its frames itself.
+   */
+  sampleOnly?: boolean;
 }
 
 export interface ChosenK extends KMeansFit {
@@ -28,11 +34,12 @@ export function clusterPoints(points: Points, options: ChooseKOptions): ChosenK 
   const sample = subsample(points, options.fitEvery ?? 1);
   const fitAll = (k: number): KMeansFit => {
     const fit = fitKMeans(sample, k, options.seed, { maxIterations: options.maxIterations });
-    return sample === points ? fit : { ...fit, ...assign(points, fit.centroids, k) };
+    return sample === points || options.sampleOnly ? fit : { ...fit, ...assign(points, fit.centroids, k) };
   };
+  const scored = options.sampleOnly ? sample.n : points.n;
   if (options.k !== 'auto') {
     const fit = fitAll(options.k);
-    return { ...fit, meanSsd: [fit.ssd / points.n] };
+    return { ...fit, meanSsd: [fit.ssd / scored] };
   }
   const meanSsd: number[] = [];
   const maxK = Math.min(DEFAULTS.maxK, sample.n);
@@ -40,7 +47,7 @@ export function clusterPoints(points: Points, options: ChooseKOptions): ChosenK 
   for (let k = 1; k <= maxK; k++) {
     if (previous && previous.ssd === 0) return { ...previous, meanSsd };
     const fit = fitAll(k);
-    meanSsd.push(fit.ssd / points.n);
+    meanSsd.push(fit.ssd / scored);
     if (meanSsd.length > 1 && meanSsd[k - 1] > DEFAULTS.elbow * meanSsd[k - 2]) return { ...fit, meanSsd };
     previous = fit;
   }

@@ -15,12 +15,25 @@ export interface Points {
   dim: number;
 }
 
+/**
+ * Hamerly's bounds (Hamerly 2010, "Making k-means even faster") per point: an upper bound on
+ * the distance to its own centroid and a lower bound on the distance to any other. When
+ * centroids move a little (Lloyd's later iterations, the live bank's warm start) most points
+ * keep their label without a single distance computation.
+ */
+export interface Bounds {
+  upper: Float64Array; // [n] Euclidean distance bound to the assigned centroid
+  lower: Float64Array; // [n] bound on the distance to the second-nearest centroid
+  norms: Float64Array; // [n] squared norms of the points
+}
+
 export interface Assignment {
   labels: Int32Array; // [n]
   /** Sum over points of the squared distance to the nearest centroid. */
   ssd: number;
   /** Points per cluster. */
   counts: Int32Array; // [k]
+  bounds: Bounds;
 }
 
 export interface KMeansFit extends Assignment {
@@ -32,11 +45,6 @@ export interface KMeansFit extends Assignment {
 export interface LloydOptions {
   /** faiss.Kmeans in the reference runs 300 iterations at most. */
   maxIterations?: number;
-  /**
-   * The current nearest-centroid labels, when the caller already has them (the live bank
-   * keeps them from the previous frame): saves the first assignment pass.
-   */
-  labels?: Int32Array;
 }
 
 const MAX_ITERATIONS = 300;
@@ -151,33 +159,155 @@ export function kmeansPlusPlus(points: Points, k: number, random: Random): Float
 }
 
 /**
- * Assigns every point to its nearest centroid. Ties go to the lower index, so results
- * do not depend on anything but the inputs.
+ * Assigns every point to its nearest centroid (a full search) and records Hamerly's bounds.
+ * Ties go to the lower index, so results depend on nothing but the inputs.
  */
-export function assign(points: Points, centroids: Float32Array, k: number, labels = new Int32Array(points.n)): Assignment {
+export function assign(points: Points, centroids: Float32Array, k: number): Assignment {
   const { data, n, dim } = points;
   const centroidNorms = squaredNorms(centroids, k, dim);
-  const pointNorms = squaredNorms(data, n, dim);
+  const norms = squaredNorms(data, n, dim);
+  const labels = new Int32Array(n);
+  const upper = new Float64Array(n);
+  const lower = new Float64Array(n);
   const counts = new Int32Array(k);
   const scores = new Float64Array(k);
   let ssd = 0;
-  for (let i = 0, o = 0; i < n; i++, o += dim) {
-    dotsWithCentroids(data, o, centroids, k, dim, scores);
-    let bestLabel = 0;
-    let bestScore = Infinity;
-    // ‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c; ‖x‖² is the same for every c.
-    for (let c = 0; c < k; c++) {
-      const score = centroidNorms[c] - 2 * scores[c];
-      if (score < bestScore) {
-        bestScore = score;
-        bestLabel = c;
-      }
-    }
-    ssd += Math.max(0, pointNorms[i] + bestScore);
-    labels[i] = bestLabel;
-    counts[bestLabel]++;
+  for (let i = 0; i < n; i++) {
+    const nearest = searchNearest(data, i * dim, norms[i], centroids, centroidNorms, k, dim, scores);
+    labels[i] = nearest.label;
+    upper[i] = Math.sqrt(nearest.best);
+    lower[i] = Math.sqrt(nearest.second);
+    ssd += nearest.best;
+    counts[nearest.label]++;
   }
-  return { labels, ssd, counts };
+  return { labels, ssd, counts, bounds: { upper, lower, norms } };
+}
+
+const nearestScratch = { label: 0, best: 0, second: 0 };
+
+/** The nearest and second-nearest squared distances of one point (‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c). */
+function searchNearest(
+  data: Float32Array,
+  o: number,
+  norm: number,
+  centroids: Float32Array,
+  centroidNorms: Float64Array,
+  k: number,
+  dim: number,
+  scores: Float64Array,
+): typeof nearestScratch {
+  dotsWithCentroids(data, o, centroids, k, dim, scores);
+  let label = 0;
+  let best = Infinity;
+  let second = Infinity;
+  for (let c = 0; c < k; c++) {
+    const distance = Math.max(0, norm + centroidNorms[c] - 2 * scores[c]);
+    if (distance < best) {
+      second = best;
+      best = distance;
+      label = c;
+    } else if (distance < second) {
+      second = distance;
+    }
+  }
+  nearestScratch.label = label;
+  nearestScratch.best = best;
+  nearestScratch.second = second;
+  return nearestScratch;
+}
+
+/** How far each centroid moved (Euclidean). */
+export function centroidShift(before: Float32Array, after: Float32Array, k: number, dim: number): Float64Array /* [k] */ {
+  const shift = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    let s = 0;
+    for (let j = c * dim; j < (c + 1) * dim; j++) s += (after[j] - before[j]) ** 2;
+    shift[c] = Math.sqrt(s);
+  }
+  return shift;
+}
+
+/** Half the distance from each centroid to its nearest other centroid. */
+function halfGaps(centroids: Float32Array, k: number, dim: number): Float64Array {
+  const gaps = new Float64Array(k).fill(Infinity);
+  for (let a = 0; a < k; a++) {
+    for (let b = a + 1; b < k; b++) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += (centroids[a * dim + j] - centroids[b * dim + j]) ** 2;
+      const half = Math.sqrt(s) / 2;
+      if (half < gaps[a]) gaps[a] = half;
+      if (half < gaps[b]) gaps[b] = half;
+    }
+  }
+  return gaps;
+}
+
+/**
+ * Re-labels points after the centroids moved by `shift`, updating `labels` and `bounds` in
+ * place (Hamerly's step): a point is searched only when its bounds no longer prove its label.
+ * Returns how many labels changed.
+ */
+export function reassign(
+  points: Points,
+  centroids: Float32Array,
+  k: number,
+  labels: Int32Array,
+  bounds: Bounds,
+  shift: Float64Array,
+  onChange?: (i: number, from: number, to: number) => void,
+): number {
+  const { data, n, dim } = points;
+  const { upper, lower, norms } = bounds;
+  const centroidNorms = squaredNorms(centroids, k, dim);
+  const gaps = halfGaps(centroids, k, dim);
+  let largest = 0;
+  let largestAt = -1;
+  let secondLargest = 0;
+  for (let c = 0; c < k; c++) {
+    if (shift[c] > largest) {
+      secondLargest = largest;
+      largest = shift[c];
+      largestAt = c;
+    } else if (shift[c] > secondLargest) {
+      secondLargest = shift[c];
+    }
+  }
+  const scores = new Float64Array(k);
+  let changed = 0;
+  for (let i = 0; i < n; i++) {
+    const a = labels[i];
+    upper[i] += shift[a];
+    lower[i] -= a === largestAt ? secondLargest : largest;
+    const bound = Math.max(gaps[a], lower[i]);
+    if (upper[i] <= bound) continue;
+    const o = i * dim;
+    upper[i] = Math.sqrt(Math.max(0, norms[i] + centroidNorms[a] - 2 * dot(data, o, centroids, a * dim, dim)));
+    if (upper[i] <= bound) continue;
+    const nearest = searchNearest(data, o, norms[i], centroids, centroidNorms, k, dim, scores);
+    upper[i] = Math.sqrt(nearest.best);
+    lower[i] = Math.sqrt(nearest.second);
+    if (nearest.label !== a) {
+      labels[i] = nearest.label;
+      onChange?.(i, a, nearest.label);
+      changed++;
+    }
+  }
+  return changed;
+}
+
+/** Exact SSD and cluster sizes of given labels. */
+export function summarize(points: Points, centroids: Float32Array, k: number, labels: Int32Array): { ssd: number; counts: Int32Array } {
+  const { data, n, dim } = points;
+  const counts = new Int32Array(k);
+  let ssd = 0;
+  for (let i = 0, o = 0; i < n; i++, o += dim) {
+    const co = labels[i] * dim;
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += (data[o + j] - centroids[co + j]) ** 2;
+    ssd += s;
+    counts[labels[i]]++;
+  }
+  return { ssd, counts };
 }
 
 /** out[c] = x · centroid c, four centroids per pass so each x value is loaded once per four products. */
@@ -207,53 +337,91 @@ function dotsWithCentroids(data: Float32Array, o: number, centroids: Float32Arra
   for (; c < k; c++) out[c] = dot(data, o, centroids, c * dim, dim);
 }
 
-/** Moves each centroid to the mean of its points; an empty cluster keeps its centroid. */
-export function updateCentroids(points: Points, labels: Int32Array, k: number, centroids: Float32Array): void {
-  const { data, n, dim } = points;
-  const sums = new Float64Array(k * dim);
-  const counts = new Int32Array(k);
-  for (let i = 0, o = 0; i < n; i++, o += dim) {
-    const c = labels[i];
-    counts[c]++;
-    const so = c * dim;
-    for (let j = 0; j < dim; j++) sums[so + j] += data[o + j];
+/** Labelled points: one image or frame of a larger set. */
+export interface LabelledPoints {
+  points: Points;
+  labels: Int32Array;
+}
+
+/**
+ * Per-cluster sums and counts of the points, kept up to date point by point, so that a
+ * Lloyd update after a few label changes costs those changes rather than a pass over
+ * every point.
+ */
+export class ClusterSums {
+  readonly sums: Float64Array; // [k, dim]
+  readonly counts: Int32Array; // [k]
+
+  constructor(
+    readonly k: number,
+    readonly dim: number,
+  ) {
+    this.sums = new Float64Array(k * dim);
+    this.counts = new Int32Array(k);
   }
-  for (let c = 0; c < k; c++) {
-    if (counts[c] === 0) continue;
-    const inverse = 1 / counts[c];
-    for (let j = 0; j < dim; j++) centroids[c * dim + j] = sums[c * dim + j] * inverse;
+
+  /** Adds (sign 1) or removes (sign −1) every point of a part under its labels. */
+  addAll({ points, labels }: LabelledPoints, sign: 1 | -1 = 1): void {
+    for (let i = 0; i < points.n; i++) this.add(points.data, i, labels[i], sign);
   }
+
+  add(data: Float32Array, i: number, cluster: number, sign: 1 | -1 = 1): void {
+    const dim = this.dim;
+    const so = cluster * dim;
+    const o = i * dim;
+    for (let j = 0; j < dim; j++) this.sums[so + j] += sign * data[o + j];
+    this.counts[cluster] += sign;
+  }
+
+  /** Writes the means into `centroids`; an empty cluster keeps its centroid. */
+  writeCentroids(centroids: Float32Array): void {
+    const dim = this.dim;
+    for (let c = 0; c < this.k; c++) {
+      if (this.counts[c] === 0) continue;
+      const inverse = 1 / this.counts[c];
+      for (let j = 0; j < dim; j++) centroids[c * dim + j] = this.sums[c * dim + j] * inverse;
+    }
+  }
+}
+
+/** Labelled points: one image or frame of a larger set. */
+export interface LabelledPoints {
+  points: Points;
+  labels: Int32Array;
+}
+
+/** One Lloyd update: centroids to the means of their points, then Hamerly re-labelling; returns the labels changed. */
+export function lloydStep(parts: Array<LabelledPoints & { bounds: Bounds }>, sums: ClusterSums, centroids: Float32Array): number {
+  const before = centroids.slice();
+  sums.writeCentroids(centroids);
+  const shift = centroidShift(before, centroids, sums.k, sums.dim);
+  let changed = 0;
+  for (const part of parts) {
+    changed += reassign(part.points, centroids, sums.k, part.labels, part.bounds, shift, (i, from, to) => {
+      sums.add(part.points.data, i, from, -1);
+      sums.add(part.points.data, i, to, 1);
+    });
+  }
+  return changed;
 }
 
 /**
  * Lloyd iterations from the given centroids (modified in place) until no label changes or
- * `maxIterations` is reached. The labels returned are always the nearest-centroid
- * assignment for the centroids returned.
+ * `maxIterations` is reached; after the first, each iteration searches only the points
+ * whose Hamerly bounds no longer prove their label. The labels returned are the
+ * nearest-centroid assignment for the centroids returned.
  */
 export function lloyd(points: Points, centroids: Float32Array, k: number, options: LloydOptions = {}): KMeansFit {
   const maxIterations = options.maxIterations ?? MAX_ITERATIONS;
-  let labels = options.labels;
-  let result: Assignment | undefined;
+  const { labels, bounds } = assign(points, centroids, k);
+  const sums = new ClusterSums(k, points.dim);
+  sums.addAll({ points, labels });
   let iterations = 0;
-  if (!labels) {
-    result = assign(points, centroids, k);
-    labels = result.labels;
-  }
   while (iterations < maxIterations) {
-    updateCentroids(points, labels, k, centroids);
     iterations++;
-    result = assign(points, centroids, k);
-    const converged = sameLabels(result.labels, labels);
-    labels = result.labels;
-    if (converged) break;
+    if (lloydStep([{ points, labels, bounds }], sums, centroids) === 0) break;
   }
-  result ??= assign(points, centroids, k);
-  return { ...result, k, centroids, iterations };
-}
-
-function sameLabels(a: Int32Array, b: Int32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return { labels, bounds, ...summarize(points, centroids, k, labels), k, centroids, iterations };
 }
 
 /** A seeded k-means fit: k-means++ seeding, then Lloyd to convergence. */

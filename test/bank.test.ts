@@ -1,0 +1,104 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RollingBank, type BankOptions } from '../src/segment/bank.js';
+import { cosegment } from '../src/segment/cosegment.js';
+import { plant, partition } from './helpers/planted.js';
+
+const options: BankOptions = { window: 4, tau: 0.2, votes: 65, seed: 0, k: 3 };
+
+/** A frame of three layers (rows 0–1, 2–3, 4–5); the bone layer (cluster 1) moves down by `shift` rows. */
+const frame = (seed: number, axisOffset = 0, grid: [number, number] = [6, 5]) =>
+  plant({ grid, seed, axisOffset, cluster: (r) => Math.min(2, Math.floor(r / 2)), saliency: (r) => (r >= 2 && r < 4 ? 0.8 : 0.05) });
+
+test('the bank emits the newest frame\'s mask at its original size and respects the window bound', () => {
+  const bank = new RollingBank(options);
+  for (let i = 0; i < 7; i++) {
+    const result = bank.push(frame(i + 1));
+    assert.is(result.framesInWindow, Math.min(i + 1, 4));
+    assert.is(result.k, 3);
+    assert.is(result.mask.width, 40);
+    assert.is(result.mask.height, 48);
+    assert.equal(Array.from(result.patchMask), Array.from({ length: 30 }, (_, p) => (p >= 10 && p < 20 ? 1 : 0)));
+    assert.not.ok(result.sceneChange);
+  }
+});
+
+test('cluster identities persist across frames, also through the periodic re-choice of k', () => {
+  // k-means++ on a new window seeds the clusters in another order; the bank maps them back to the old identities.
+  const bank = new RollingBank({ ...options, k: 3 });
+  const seen = new Set<string>();
+  for (let i = 1; i <= 12; i++) {
+    const result = bank.push(frame(i));
+    seen.add(result.salientClusters.join());
+    const labels = (bank as unknown as { frames: Array<{ labels: Int32Array }> }).frames.at(-1)!.labels;
+    seen.add(`layers ${labels[0]} ${labels[10]} ${labels[20]}`);
+  }
+  assert.is(seen.size, 2, [...seen].join(' / '));
+});
+
+test('k auto: the elbow rule is re-run on the window and the mask stays on the bone layer', () => {
+  const tall = (seed: number) => plant({ grid: [12, 10], seed, cluster: (r) => Math.floor(r / 4), saliency: (r) => (r >= 4 && r < 8 ? 0.8 : 0.05) });
+  const bank = new RollingBank({ ...options, k: 'auto' });
+  const ks = new Set<number>();
+  for (let i = 1; i <= 12; i++) {
+    const result = bank.push(tall(i));
+    ks.add(result.k);
+    assert.equal(Array.from(result.patchMask), Array.from({ length: 120 }, (_, p) => (p >= 40 && p < 80 ? 1 : 0)), `frame ${i}`);
+  }
+  // One frame (120 patches) and the four-frame window (480) lead the elbow rule to different k.
+  assert.ok(ks.size > 1);
+});
+
+test('a scene change (descriptors far from every centroid) flushes the window', () => {
+  const bank = new RollingBank(options);
+  for (let i = 1; i <= 5; i++) bank.push(frame(i));
+  const changed = bank.push(frame(9, 7)); // same layout, other descriptor axes: a new anatomy
+  assert.ok(changed.sceneChange);
+  assert.is(changed.framesInWindow, 1);
+  const next = bank.push(frame(10, 7));
+  assert.not.ok(next.sceneChange);
+  assert.is(next.framesInWindow, 2);
+});
+
+test('a change of grid size flushes the window', () => {
+  const bank = new RollingBank(options);
+  bank.push(frame(1));
+  bank.push(frame(2));
+  const result = bank.push(frame(3, 0, [8, 5]));
+  assert.ok(result.sceneChange);
+  assert.is(result.framesInWindow, 1);
+  assert.is(result.patchMask.length, 40);
+});
+
+test('with k fixed and converged centroids the bank agrees with batch co-segmentation of its window', () => {
+  const frames = [1, 2, 3, 4, 5, 6].map((s) =>
+    plant({ grid: [6, 5], seed: s, noise: 0.6, cluster: (r, c) => (r + c) % 3, saliency: (r, c) => ((r + c) % 3 === 1 ? 0.7 : 0.1) }),
+  );
+  const bank = new RollingBank({ ...options, window: 4 });
+  let result;
+  for (const f of frames) result = bank.push(f);
+  for (let i = 0; i < 6; i++) result = bank.push(frames[5]); // the window now holds frame 6 four times; Lloyd runs on
+  const batch = cosegment([frames[5], frames[5], frames[5], frames[5]], { k: 3, tau: 0.2, votes: 65, seed: 0 });
+  assert.equal(Array.from(result!.patchMask), Array.from(batch.patchMasks[3]));
+  const bankLabels = (bank as unknown as { frames: Array<{ labels: Int32Array }> }).frames.map((f) => f.labels);
+  assert.is(partition(bankLabels), partition(batch.labels));
+});
+
+test('update: τ and p apply at once, a smaller window drops old frames, reset empties', () => {
+  const bank = new RollingBank(options);
+  for (let i = 1; i <= 4; i++) bank.push(frame(i));
+  bank.update({ tau: 0.9 });
+  const strict = bank.push(frame(5));
+  assert.equal(strict.salientClusters, []);
+  assert.is(bank.options.tau, 0.9);
+  bank.update({ tau: 0.2, window: 2 });
+  assert.is(bank.push(frame(6)).framesInWindow, 2);
+  bank.update({ k: 2 });
+  assert.is(bank.push(frame(7)).k, 2);
+  bank.reset();
+  assert.is(bank.push(frame(8)).framesInWindow, 1);
+  assert.throws(() => bank.update({ window: 0 }), /window must be a positive integer \(got 0\)/);
+  assert.throws(() => new RollingBank({ ...options, k: 0 }), /k must be a positive integer or auto/);
+});
+
+test.run();
