@@ -2,9 +2,12 @@ import { UserError } from '../util/errors.js';
 import { readSafetensors, type Safetensors } from './safetensors.js';
 
 /**
- * A DINO ViT's weights under Hugging Face ViT names (what `facebook/dino-*` publish as
- * model.safetensors), checked tensor by tensor against the architecture the shapes imply,
- * so that a bad file fails here with its name and never deep inside onnxruntime.
+ * A DINO ViT's weights under Hugging Face ViT names, checked tensor by tensor against the
+ * architecture the shapes imply, so that a bad file fails here with its name and never deep
+ * inside onnxruntime. `facebook/dino-*` model.safetensors were converted as a bare ViTModel
+ * (transformers' convert_dino_to_pytorch.py, base_model): unprefixed names, no pooler, which
+ * the published sizes confirm (86.7 MB = 21.67 M float32 parameters + header for ViT-S/8).
+ * Checkpoints saved with a task head prefix everything with `vit.`; both are read.
  */
 export interface VitConfig {
   /** Embedding width D (384 for ViT-S, 768 for ViT-B). */
@@ -44,7 +47,7 @@ export interface LoadVitOptions {
 /** DINO's head width for ViT-S and ViT-B (Caron et al. 2021, vision_transformer.py). */
 const DINO_HEAD_DIM = 64;
 
-/** Transformers' ViTModel adds a pooler that DINO's backbone has not; it is never used. */
+/** ViTModel saved with its default pooler carries `pooler.*`, which DINO's backbone has not; never used. */
 const IGNORED = /^(vit\.)?pooler\./;
 
 export async function loadVitWeights(path: string, options: LoadVitOptions = {}): Promise<VitWeights> {
