@@ -3,6 +3,7 @@ import { register as serve } from './serve.js';
 import { register as features } from './features.js';
 import { register as experiment } from './experiment.js';
 import { register as fetchModel } from './fetch-model.js';
+import { register as phantom } from './phantom.js';
 
 /**
  * Every subcommand, in the order `bonestream --help` lists them. A command module exports
@@ -15,4 +16,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   fetchModel,
   features,
   experiment,
+  phantom,
 ];
