@@ -1,5 +1,6 @@
 import type { CosegmentOptions } from '../segment/cosegment.js';
-import { drawPairs, drawSets, mulberry32 } from './random.js';
+import { drawPairs, drawSets } from './sampling.js';
+import { seededRandom } from '../segment/random.js';
 import { segmentAndScore, type ImageScore, type SetOutcome } from './score.js';
 import type { ScoredImage } from './same-domain.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
@@ -69,7 +70,7 @@ export interface PairExample {
 }
 
 export function plannedPairs(a: number, b: number, options: Pick<CrossDomainOptions, 'pairs' | 'seed'>) {
-  const rng = mulberry32(options.seed);
+  const rng = seededRandom(options.seed);
   return {
     cross: drawPairs(a, b, options.pairs, rng),
     sameA: drawSets(a, 2, options.pairs, rng) as Array<[number, number]>,

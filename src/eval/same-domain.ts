@@ -1,6 +1,7 @@
 import type { CosegmentOptions } from '../segment/cosegment.js';
 import type { Features, GrayImage } from '../types.js';
-import { drawSets, mulberry32 } from './random.js';
+import { drawSets } from './sampling.js';
+import { seededRandom } from '../segment/random.js';
 import { segmentAndScore, type ImageScore, type SetOutcome } from './score.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreLineChart } from './charts.js';
@@ -94,7 +95,7 @@ export function runSameDomain(
 /** The index sets that `runSameDomain` will segment for one size (for progress totals). */
 export function plannedSets(available: number, size: number, options: Pick<SameDomainOptions, 'repeats' | 'seed'>): number[][] {
   if (sizeProblem(size, available)) return [];
-  return drawSets(available, size, options.repeats, mulberry32(setSeed(options.seed, size)));
+  return drawSets(available, size, options.repeats, seededRandom(setSeed(options.seed, size)));
 }
 
 function setSeed(seed: number, size: number): number {

@@ -1,24 +1,13 @@
 /** Seeded sampling of image sets for the experiments, so every run can be repeated exactly. */
 
-export type Rng = () => number; /* uniform in [0, 1) */
-
-/** mulberry32: a small, well-mixed 32-bit generator; the same seed gives the same sets. */
-export function mulberry32(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import type { Random } from '../segment/random.js';
 
 /** Number of k-subsets of n items (a float; Infinity when huge). */
 export function binomial(n: number, k: number): number {
   if (k < 0 || k > n) return 0;
+  const smaller = Math.min(k, n - k);
   let result = 1;
-  for (let i = 1; i <= Math.min(k, n - k); i++) result = (result * (n - k + i)) / i;
+  for (let i = 1; i <= smaller; i++) result = (result * (n - smaller + i)) / i;
   return Math.round(result);
 }
 
@@ -27,12 +16,12 @@ export function binomial(n: number, k: number): number {
  * When there are no more than `count` possible sets, all of them are returned (a shuffled
  * order), so a repeat never scores the same set twice.
  */
-export function drawSets(n: number, size: number, count: number, rng: Rng): number[][] {
+export function drawSets(n: number, size: number, count: number, rng: Random): number[][] {
   return sampleDistinct(binomial(n, size), count, rng, () => combinations(n, size), () => drawSubset(n, size, rng));
 }
 
 /** Up to `count` distinct pairs [i, j], i from 0..na−1 and j from 0..nb−1. */
-export function drawPairs(na: number, nb: number, count: number, rng: Rng): Array<[number, number]> {
+export function drawPairs(na: number, nb: number, count: number, rng: Random): Array<[number, number]> {
   const all = () => Array.from({ length: na * nb }, (_, p): [number, number] => [Math.floor(p / nb), p % nb]);
   const one = (): [number, number] => [Math.floor(rng() * na), Math.floor(rng() * nb)];
   return sampleDistinct(na * nb, count, rng, all, one);
@@ -43,7 +32,7 @@ export function drawPairs(na: number, nb: number, count: number, rng: Rng): Arra
  * draws with rejection of repeats: with at least 4× more candidates than wanted, each draw
  * is new with probability ≥ 3/4, so the attempt cap is never reached in practice.
  */
-function sampleDistinct<T>(total: number, count: number, rng: Rng, all: () => T[], one: () => T): T[] {
+function sampleDistinct<T>(total: number, count: number, rng: Random, all: () => T[], one: () => T): T[] {
   if (count <= 0 || total <= 0) return [];
   if (total <= Math.max(4 * count, 64)) {
     const every = all();
@@ -62,7 +51,7 @@ function sampleDistinct<T>(total: number, count: number, rng: Rng, all: () => T[
   return picked;
 }
 
-function drawSubset(n: number, size: number, rng: Rng): number[] {
+function drawSubset(n: number, size: number, rng: Random): number[] {
   const pool = Array.from({ length: n }, (_, i) => i);
   // Partial Fisher–Yates: the first `size` entries become a uniform random subset.
   for (let i = 0; i < size; i++) {
@@ -90,7 +79,7 @@ function combinations(n: number, size: number): number[][] {
   return out;
 }
 
-function shuffle<T>(items: T[], rng: Rng): void {
+function shuffle<T>(items: T[], rng: Random): void {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
     [items[i], items[j]] = [items[j], items[i]];

@@ -1,0 +1,293 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { plant } from './helpers/planted.js';
+import { seededRandom } from '../src/segment/random.js';
+import { binomial, drawPairs, drawSets } from '../src/eval/sampling.js';
+import { summarize } from '../src/eval/stats.js';
+import { runSameDomain, sameDomainReport, type ScoredImage } from '../src/eval/same-domain.js';
+import { runCrossDomain } from '../src/eval/cross-domain.js';
+import { runNoise, meanCosine } from '../src/eval/noise.js';
+import { writeReport } from '../src/eval/report.js';
+import type { ExperimentSetup } from '../src/eval/setup.js';
+import type { Extractor, Features, GrayImage } from '../src/types.js';
+
+/*
+ * Planted scenes on a 4×4 patch grid (stride 8, patch 8, 32×32 pixels, so every patch owns
+ * one 8×8 block): patch row 2 is bone (salient), the rest background. The predicted mask is
+ * then exactly pixel rows 16..23, and each image's reference mask is pixel rows
+ * 16..16+t−1, so its Dice and IoU follow from t alone and are computed here by hand.
+ */
+const SIZE = 32;
+const BONE_ROWS = 8; // pixel rows of the predicted mask (one patch row)
+const segment = { k: 2 as number | 'auto', tau: 0.2, votes: 65, seed: 0 };
+
+function bandMask(from: number, rows: number): GrayImage {
+  const data = new Uint8Array(SIZE * SIZE);
+  data.fill(255, from * SIZE, (from + rows) * SIZE);
+  return { width: SIZE, height: SIZE, data };
+}
+
+/** Dice and IoU of the predicted rows 16..23 against reference rows 16..16+t−1, from counts. */
+function expectedScores(t: number): { dice: number; iou: number } {
+  const both = Math.min(BONE_ROWS, t);
+  return { dice: (2 * both) / (BONE_ROWS + t), iou: both / (BONE_ROWS + t - both) };
+}
+
+function plantedScene(seed: number, extra?: { row: number; saliency: number; cluster: number }): Features {
+  return plant({
+    grid: [4, 4],
+    seed,
+    cluster: (r) => (r === 2 ? 1 : extra && r === extra.row ? extra.cluster : 0),
+    saliency: (r) => (r === 2 ? 1 : extra && r === extra.row ? extra.saliency : 0),
+  });
+}
+
+const gray: GrayImage = { width: SIZE, height: SIZE, data: new Uint8Array(SIZE * SIZE).fill(90) };
+const REFERENCE_ROWS = [2, 4, 6, 8, 10, 12];
+const images: ScoredImage[] = REFERENCE_ROWS.map((t, i) => ({
+  name: `img${i}`,
+  image: gray,
+  truth: bandMask(16, t),
+  features: plantedScene(i + 1),
+}));
+
+function meanStd(values: number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+const close = (actual: number, expected: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
+
+test('drawSets: distinct sorted sets of the asked size, all of them when few exist, repeatable by seed', () => {
+  const sets = drawSets(6, 3, 7, seededRandom(4));
+  assert.is(sets.length, 7);
+  assert.is(new Set(sets.map((s) => s.join())).size, 7);
+  for (const s of sets) {
+    assert.is(s.length, 3);
+    assert.equal(s, [...s].sort((a, b) => a - b));
+    assert.is(new Set(s).size, 3);
+    assert.ok(s.every((i) => i >= 0 && i < 6));
+  }
+  assert.equal(drawSets(6, 3, 7, seededRandom(4)), sets);
+  assert.not.equal(drawSets(6, 3, 7, seededRandom(5)), sets);
+  const all = drawSets(4, 2, 100, seededRandom(1));
+  assert.is(all.length, binomial(4, 2));
+  assert.is(new Set(all.map((s) => s.join())).size, 6);
+  assert.is(binomial(10, 5), 252);
+  assert.is(binomial(6, 5), 6);
+  assert.is(binomial(6, 1), 6);
+  assert.is(binomial(3, 4), 0);
+  // Large population: rejection sampling still gives distinct sets.
+  const many = drawSets(40, 5, 50, seededRandom(2));
+  assert.is(new Set(many.map((s) => s.join())).size, 50);
+});
+
+test('drawPairs: distinct pairs in range, all of them when few exist', () => {
+  const pairs = drawPairs(3, 2, 10, seededRandom(1));
+  assert.is(pairs.length, 6);
+  assert.equal(new Set(pairs.map((p) => p.join())), new Set(['0,0', '0,1', '1,0', '1,1', '2,0', '2,1']));
+  const some = drawPairs(30, 30, 20, seededRandom(3));
+  assert.is(new Set(some.map((p) => p.join())).size, 20);
+  assert.ok(some.every(([i, j]) => i < 30 && j < 30));
+});
+
+test('summarize: mean and sample standard deviation', () => {
+  const s = summarize([0.5, 0.7, 0.9]);
+  close(s.mean, 0.7, 'mean');
+  close(s.std, 0.2, 'std');
+  assert.is(s.n, 3);
+  assert.is(summarize([0.4]).std, 0);
+  assert.throws(() => summarize([]));
+});
+
+test('same-domain: per-image scores and each size\'s mean ± std match the planted masks', () => {
+  const { result, examples } = runSameDomain(images, { sizes: [2, 3, 5, 10], repeats: 4, seed: 7, segment });
+  assert.equal(result.sizes.map((s) => s.size), [2, 3, 5]);
+  assert.equal(result.skipped.map((s) => s.size), [10]);
+  assert.match(result.skipped[0].reason, /10 .*there are 6/);
+  for (const size of result.sizes) {
+    assert.is(size.sets.length, Math.min(4, binomial(6, size.size)));
+    const all: Array<{ dice: number; iou: number }> = [];
+    for (const set of size.sets) {
+      assert.is(set.images.length, size.size);
+      assert.is(set.k, 2);
+      assert.is(set.salient.length, 1);
+      set.scores.forEach((score, i) => {
+        assert.is(score.name, set.images[i]);
+        const expected = expectedScores(REFERENCE_ROWS[Number(score.name.slice(3))]);
+        close(score.dice, expected.dice, `${score.name} Dice`);
+        close(score.iou, expected.iou, `${score.name} IoU`);
+        all.push(expected);
+      });
+    }
+    const dice = meanStd(all.map((s) => s.dice));
+    const iou = meanStd(all.map((s) => s.iou));
+    close(size.dice.mean, dice.mean, `size ${size.size} Dice mean`);
+    close(size.dice.std, dice.std, `size ${size.size} Dice std`);
+    close(size.iou.mean, iou.mean, `size ${size.size} IoU mean`);
+    close(size.iou.std, iou.std, `size ${size.size} IoU std`);
+    assert.is(size.dice.n, size.sets.length * size.size);
+  }
+  assert.equal(examples.map((e) => e.size), [2, 3, 5]);
+  assert.equal(examples[0].outcome.masks[0].data, bandMask(16, BONE_ROWS).data);
+  // The same seed draws the same sets.
+  const again = runSameDomain(images, { sizes: [3], repeats: 4, seed: 7, segment }).result;
+  assert.equal(again.sizes[0].sets.map((s) => s.images), result.sizes[1].sets.map((s) => s.images));
+});
+
+test('same-domain report: the Markdown table carries the computed mean ± std; the HTML is self-contained', async () => {
+  const options = { sizes: [2, 3], repeats: 3, seed: 1, segment };
+  const { result, examples } = runSameDomain(images, options);
+  const setup: ExperimentSetup = { backend: 'physics', model: 'planted', stride: 8, loadSize: 32, k: 2, tau: 0.2, votes: 65, seed: 0, date: 'now' };
+  const doc = await sameDomainReport(result, examples, images, setup, options);
+  const out = await mkdtemp(join(tmpdir(), 'bonestream-same-'));
+  try {
+    const written = await writeReport(out, { setup, ...result }, doc);
+    const markdown = await readFile(written.markdown, 'utf8');
+    for (const size of result.sizes) {
+      const scores = size.sets.flatMap((s) => s.scores.map((score) => expectedScores(REFERENCE_ROWS[Number(score.name.slice(3))])));
+      const dice = meanStd(scores.map((s) => s.dice));
+      const iou = meanStd(scores.map((s) => s.iou));
+      const row = `| ${size.size} | ${size.sets.length} | ${scores.length} | ${dice.mean.toFixed(3)} ± ${dice.std.toFixed(3)} | ${iou.mean.toFixed(3)} ± ${iou.std.toFixed(3)} |`;
+      assert.ok(markdown.includes(row), `missing row ${row}`);
+    }
+    assert.match(markdown, /Dice ≈ 0\.9, IoU ≈ 0\.77/);
+    assert.match(markdown, /physics/);
+    const json = JSON.parse(await readFile(written.json, 'utf8'));
+    assert.is(json.sizes[0].dice.mean, result.sizes[0].dice.mean);
+    const html = await readFile(written.html, 'utf8');
+    assert.not.match(html, /(src|href)="(https?:)?\/\//);
+    assert.not.match(html, /<script/);
+    assert.is((html.match(/<img [^>]*src="data:image\/png;base64,/g) ?? []).length, 2 + 3);
+    // One point per size and metric in the chart.
+    assert.is((html.match(/aria-roledescription="point"/g) ?? []).length, 2 * result.sizes.length);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+test('cross-domain: a cluster salient only within domain B is lost when B is paired with A', () => {
+  // Domain B has a second salient structure (patch row 0, its own cluster) that its
+  // reference includes. Paired B–B, both images vote for it (2 of 2 ≥ 65 %); paired with A,
+  // where that cluster is absent, it gets 1 vote of 2 and drops out of B's mask.
+  const bTruth = (t: number) => {
+    const mask = bandMask(16, t);
+    mask.data.fill(255, 0, BONE_ROWS * SIZE);
+    return mask;
+  };
+  const a = [4, 8, 12].map((t, i) => ({ name: `a${i}`, image: gray, truth: bandMask(16, t), features: plantedScene(10 + i) }));
+  const b = [8, 6].map((t, i) => ({
+    name: `b${i}`,
+    image: gray,
+    truth: bTruth(t),
+    features: plantedScene(20 + i, { row: 0, saliency: 0.6, cluster: 2 }),
+  }));
+  const { result, example } = runCrossDomain({ label: 'A', images: a }, { label: 'B', images: b }, { pairs: 50, seed: 3, segment: { ...segment, k: 3 } });
+  assert.is(result.crossPairs.length, 6);
+  assert.is(result.samePairs.A.length, 3);
+  assert.is(result.samePairs.B.length, 1);
+  assert.ok(example);
+  // B with B: mask = rows 0..7 and 16..23; with A: rows 16..23 only.
+  const bSame = (t: number) => {
+    const both = BONE_ROWS + Math.min(BONE_ROWS, t);
+    return { dice: (2 * both) / (2 * BONE_ROWS + BONE_ROWS + t), iou: both / (2 * BONE_ROWS + BONE_ROWS + t - both) };
+  };
+  const bCross = (t: number) => {
+    const both = Math.min(BONE_ROWS, t);
+    return { dice: (2 * both) / (BONE_ROWS + BONE_ROWS + t), iou: both / (BONE_ROWS + BONE_ROWS + t - both) };
+  };
+  const byName = new Map(result.perImage.map((p) => [`${p.domain}/${p.name}`, p]));
+  [8, 6].forEach((t, i) => {
+    const p = byName.get(`B/b${i}`)!;
+    close(p.same!.dice, bSame(t).dice, `b${i} same Dice`);
+    close(p.cross!.dice, bCross(t).dice, `b${i} cross Dice`);
+    close(p.cross!.iou, bCross(t).iou, `b${i} cross IoU`);
+    assert.is(p.cross!.pairs, 3);
+    assert.is(p.same!.pairs, 1);
+  });
+  [4, 8, 12].forEach((t, i) => {
+    const p = byName.get(`A/a${i}`)!;
+    close(p.same!.dice, expectedScores(t).dice, `a${i} same Dice`);
+    close(p.cross!.dice, expectedScores(t).dice, `a${i} cross Dice`);
+    assert.is(p.same!.pairs, 2);
+    assert.is(p.cross!.pairs, 2);
+  });
+  const bSummary = result.summary.find((s) => s.domain === 'B')!;
+  const crossDice = meanStd(result.crossPairs.map((p) => bCross(p.images[1] === 'b0' ? 8 : 6).dice));
+  close(bSummary.cross.dice.mean, crossDice.mean, 'B cross Dice mean');
+  close(bSummary.cross.dice.std, crossDice.std, 'B cross Dice std');
+  const sameDice = meanStd([bSame(8).dice, bSame(6).dice]);
+  close(bSummary.same!.dice.mean, sameDice.mean, 'B same Dice mean');
+  assert.ok(bSummary.cross.dice.mean < bSummary.same!.dice.mean);
+});
+
+test('cross-domain: a domain with one image has no same-domain pair', () => {
+  const { result } = runCrossDomain(
+    { label: 'A', images: images.slice(0, 1) },
+    { label: 'B', images: images.slice(1, 3) },
+    { pairs: 5, seed: 0, segment },
+  );
+  assert.is(result.summary[0].same, null);
+  assert.is(result.perImage[0].same, null);
+  assert.is(result.crossPairs.length, 2);
+});
+
+/**
+ * A stand-in backend for the noise experiment: bone saliency falls linearly with ε
+ * (1 − ε/2, so it stops voting above ε = 1.6 with τ = 0.2) and descriptors get noisier.
+ */
+function noisyPlantedExtractor(): Extractor & { calls: number[] } {
+  const calls: number[] = [];
+  return {
+    backend: 'physics',
+    model: 'planted',
+    stride: 8,
+    loadSize: SIZE,
+    calls,
+    async extract(image, options) {
+      const eps = options?.noise?.eps ?? 0;
+      calls.push(eps);
+      const seed = image.data[0] + 100 * (options?.noise?.seed ?? 0);
+      return plant({ grid: [4, 4], seed, noise: 0.05 + 0.1 * eps, cluster: (r) => (r === 2 ? 1 : 0), saliency: (r) => (r === 2 ? Math.max(0, 1 - eps / 2) : 0) });
+    },
+    async dispose() {},
+  };
+}
+
+test('noise: Dice/IoU per ε follow the planted saliency, features are extracted once per ε, similarity falls', async () => {
+  const labelled = [4, 8, 12].map((t, i) => ({
+    name: `n${i}`,
+    path: `n${i}.png`,
+    image: { width: SIZE, height: SIZE, data: new Uint8Array(SIZE * SIZE).fill(60 + i) },
+    truth: bandMask(16, t),
+  }));
+  const extractor = noisyPlantedExtractor();
+  const { result, examples } = await runNoise(extractor, labelled, { eps: [0, 1, 2], seed: 5, segment, show: 1 });
+  assert.equal(extractor.calls, [0, 0, 0, 1, 1, 1, 2, 2, 2]);
+  assert.equal(result.levels.map((l) => l.eps), [0, 1, 2]);
+  const expected = meanStd([4, 8, 12].map((t) => expectedScores(t).dice));
+  for (const level of result.levels.slice(0, 2)) {
+    close(level.dice.mean, expected.mean, `Dice at ε = ${level.eps}`);
+    close(level.dice.std, expected.std, `Dice std at ε = ${level.eps}`);
+  }
+  // At ε = 2 the bone cluster's saliency is 0: nothing is salient, every Dice is 0.
+  assert.equal(result.levels[2].scores.map((s) => s.dice), [0, 0, 0]);
+  close(result.levels[0].similarity.mean, 1, 'cosine at ε = 0');
+  assert.ok(result.levels[1].similarity.mean < 1);
+  assert.ok(result.levels[2].similarity.mean < result.levels[1].similarity.mean);
+  assert.equal(examples.map((e) => [e.eps, e.name, e.noiseSeed]), [[0, 'n0', 5], [1, 'n0', 5], [2, 'n0', 5]]);
+});
+
+test('meanCosine: 1 for identical descriptors, rejects different grids', () => {
+  const f = plantedScene(1);
+  close(meanCosine(f, f), 1, 'self');
+  const g = plant({ grid: [2, 2], cluster: () => 0, saliency: () => 0 });
+  assert.throws(() => meanCosine(f, g), /grids differ/);
+});
+
+test.run();
