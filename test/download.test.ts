@@ -124,6 +124,26 @@ test('a part file that is already complete is finished without a transfer (416)'
   assert.ok(existsSync(target));
 });
 
+test('a part file longer than the server\'s file (416), or a resume at the wrong offset, starts over', async (context) => {
+  const target = join(context.dir, 'tiny.safetensors');
+  writeFileSync(`${target}.part`, Buffer.alloc(MODEL.length + 10));
+  const first = await downloadFile(options(context, { sha256: SHA256 }));
+  assert.equal(context.requests.map((r) => r.range), [`bytes=${MODEL.length + 10}-`, undefined]);
+  assert.is(first.sha256, SHA256);
+
+  rmSync(target);
+  writeFileSync(`${target}.part`, MODEL.subarray(0, 5000));
+  context.requests = [];
+  context.handler = (req, res) => {
+    if (!req.headers.range) return serveBytes(MODEL, req, res);
+    res.writeHead(206, { 'Content-Length': MODEL.length - 4000, 'Content-Range': `bytes 4000-${MODEL.length - 1}/${MODEL.length}` });
+    res.end(MODEL.subarray(4000));
+  };
+  const second = await downloadFile(options(context, { sha256: SHA256, retries: 0 }));
+  assert.equal(context.requests.map((r) => r.range), ['bytes=5000-', undefined]);
+  assert.is(second.sha256, SHA256);
+});
+
 test('a corrupt file (sha256 mismatch) is refused: not renamed, .part removed', async (context) => {
   const corrupt = Buffer.from(MODEL);
   corrupt[corrupt.length - 1] ^= 0xff;

@@ -109,20 +109,21 @@ async function transferOnce(
   if (response.statusCode === 206) {
     const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers['content-range'] ?? '');
     if (!range || Number(range[1]) !== offset) {
-      response.resume();
-      await rm(part, { force: true });
-      throw new Interrupted(`the server resumed at the wrong offset (${response.headers['content-range']}); starting over`);
+      say(`the server resumed at the wrong offset (${response.headers['content-range']}); starting over`);
+      return startOver(response, options, part, agent, settings, say, progressFor);
     }
     start = offset;
     total = range[2] !== '*' ? Number(range[2]) : total !== undefined ? offset + total : undefined;
     say(`resuming at ${megabytes(offset)} of ${total !== undefined ? megabytes(total) : 'an unknown size'}`);
   } else if (response.statusCode === 416 && offset > 0) {
     // Nothing left to send: either the part file is already whole, or it is longer than the file.
-    response.resume();
     const size = /^bytes \*\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
-    if (Number(size) === offset) return;
-    await rm(part, { force: true });
-    throw new Interrupted(`the partial file does not match the server's (${offset} bytes, server has ${size ?? 'unknown'}); starting over`);
+    if (Number(size) === offset) {
+      response.resume();
+      return;
+    }
+    say(`the partial file (${offset} bytes) does not match the server's (${size ?? 'unknown'} bytes); starting over`);
+    return startOver(response, options, part, agent, settings, say, progressFor);
   } else if (response.statusCode !== 200) {
     response.resume();
     throw new UserError(`download of ${options.url} failed: HTTP ${response.statusCode} ${response.statusMessage ?? ''}`.trim());
@@ -152,6 +153,13 @@ async function transferOnce(
     await rm(part, { force: true });
     throw new UserError(`download of ${options.url} failed: received ${done} bytes, the server announced ${total}; the file was removed`);
   }
+}
+
+/** Drops a response and the part file it does not fit, and transfers from byte 0 (no Range, so once). */
+async function startOver(response: IncomingMessage, ...args: Parameters<typeof transferOnce>): Promise<void> {
+  response.resume();
+  await rm(args[1], { force: true });
+  return transferOnce(...args);
 }
 
 /** Sends the request, following redirects (the Hub redirects to its CDN). */
