@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as serve } from './serve.js';
+import { register as video } from './video.js';
 import { register as features } from './features.js';
 import { register as experiment } from './experiment.js';
 import { register as fetchModel } from './fetch-model.js';
@@ -13,6 +14,7 @@ import { register as phantom } from './phantom.js';
  */
 export const COMMANDS: Array<(program: Command) => void> = [
   serve,
+  video,
   fetchModel,
   features,
   experiment,

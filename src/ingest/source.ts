@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { access } from 'node:fs/promises';
 import { startDecoder, type DecodedInfo, type DecoderExit, type DecoderRun } from './decoder.js';
 import { describeSource, isRestartable, type SourceSpec } from './spec.js';
+import { checkSourceExists, openFailure } from './open-errors.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { GrayImage } from '../types.js';
@@ -117,7 +117,7 @@ export class FrameSource extends EventEmitter {
    */
   async start(): Promise<SourceInfo> {
     if (this.starting || this.run || this.finished) throw new Error(`${this.name}: start() may be called once`);
-    await this.checkExists();
+    await checkSourceExists(this.spec);
     return new Promise<SourceInfo>((resolve, reject) => {
       this.starting = { resolve, reject };
       this.setState('starting');
@@ -137,16 +137,6 @@ export class FrameSource extends EventEmitter {
     }
     this.failStart(new Error(`${this.name}: stopped before the first frame`));
     this.finish('ended');
-  }
-
-  private async checkExists(): Promise<void> {
-    const local = this.spec.kind === 'file' || (this.spec.kind === 'device' && this.spec.input.startsWith('/dev/'));
-    if (!local) return;
-    try {
-      await access(this.spec.input);
-    } catch {
-      throw new UserError(this.spec.kind === 'file' ? `${this.name}: no such file` : `${this.name}: no such capture device`);
-    }
   }
 
   private launch(): void {
@@ -216,9 +206,9 @@ export class FrameSource extends EventEmitter {
     if (this.stopping) return;
     const reason = this.stallReason ?? exit.message ?? exit.reason;
     if (this.starting) {
-      const message = exit.message ?? `${this.name}: ${this.openFailure()} (${reason ?? 'it contains no video frames'})`;
-      this.failStart(new UserError(message));
-      this.finish('error', message);
+      const error = openFailure(this.spec, exit, reason);
+      this.failStart(error);
+      this.finish('error', error.message);
       return;
     }
     if (isRestartable(this.spec)) {
@@ -227,19 +217,6 @@ export class FrameSource extends EventEmitter {
     }
     if (exit.ok) this.finish('ended');
     else this.finish('error', reason);
-  }
-
-  private openFailure(): string {
-    switch (this.spec.kind) {
-      case 'file':
-        return 'not a readable video';
-      case 'device':
-        return 'cannot open the capture device';
-      case 'url':
-        return 'cannot read the stream';
-      case 'stdin':
-        return 'not a readable video stream';
-    }
   }
 
   private scheduleRestart(reason: string): void {

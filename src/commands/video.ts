@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
+import { DEFAULTS, intInRange, numberInRange } from '../config.js';
+import { openExtractor } from '../backend.js';
+import { parseSource, type SourceSpec } from '../ingest/spec.js';
+import { openVideo } from '../ingest/video-reader.js';
+import { replayOutputs, replayVideo } from '../replay/replay.js';
+import { createProgress } from '../util/progress.js';
+import { UserError } from '../util/errors.js';
+import { log } from '../util/log.js';
+
+interface VideoOptions extends BackendOptions, SegmentOptions {
+  out: string;
+  window: number;
+  crop?: string;
+  format?: string;
+  opacity: number;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('video')
+    .description(
+      'segment every frame of a recorded video offline (no frame dropped) with the live service\'s rolling cluster bank; ' +
+        'writes one mask PNG per frame, an overlay video (H.264) and a JSON summary',
+    )
+    .argument('<input>', 'video file ffmpeg can read, or - for stdin')
+    .requiredOption('--out <dir|file.mp4>', 'a folder (masks/000000.png …, overlay.mp4, summary.json), or an .mp4 for the overlay with NAME-masks/ and NAME.json beside it')
+    .option('--window <n>', 'frames in the rolling cluster bank', intInRange('--window', 1, 1000), DEFAULTS.window)
+    .option('--crop <x,y,w,h>', 'cut this region out of every frame first (e.g. the image area of a screen capture)')
+    .option('--format <name>', 'ffmpeg input format, when it cannot be guessed (e.g. mpegts on stdin)')
+    .option('--opacity <x>', 'strength of the mask tint in the overlay video, 0..1', numberInRange('--opacity', 0, 1), 0.5);
+  addSegmentOptions(addBackendOptions(command)).action(runVideo);
+}
+
+async function runVideo(input: string, options: VideoOptions): Promise<void> {
+  const spec = recordedSource(input, options);
+  const reader = await openVideo(spec);
+  const { info } = reader;
+  const extractor = await openExtractor(backendRequest(options)).catch((error) => {
+    reader.close();
+    throw error;
+  });
+  const outputs = replayOutputs(options.out);
+  const expected = info.durationMs ? Math.round((info.durationMs / 1000) * info.fps) : 0;
+  const progress = expected
+    ? createProgress('video', expected)
+    : createProgress('video', 0, 'video {value} frames');
+  let interrupted = false;
+  const interrupt = (): void => {
+    interrupted = true;
+    log.warn('video: interrupted; finishing the overlay and the summary for the frames done so far');
+    reader.close();
+  };
+  process.once('SIGINT', interrupt);
+  log.info(`video: ${input} (${info.width}x${info.height} at ${info.fps} fps${expected ? `, about ${expected} frames` : ''})`, {
+    backend: extractor.backend,
+    model: extractor.model,
+  });
+  try {
+    const summary = await replayVideo(reader, extractor, {
+      input,
+      outputs,
+      bank: { window: options.window, tau: options.tau, votes: options.votes, seed: options.seed, k: options.k },
+      opacity: options.opacity,
+      onFrame: (done) => progress.update(done),
+    });
+    progress.stop();
+    if (summary.complete) {
+      log.info(`video: ${summary.frames} frames at ${summary.timing.framesPerSecond} frames/s`, summary.outputs);
+    } else {
+      log.error(interrupted ? `video: stopped after ${summary.frames} frames` : `video: ${summary.error}`, summary.outputs);
+      process.exitCode = interrupted ? 130 : 1;
+    }
+  } finally {
+    progress.stop();
+    process.removeListener('SIGINT', interrupt);
+    await extractor.dispose();
+  }
+}
+
+/** `video` replays a recording from its first frame to its last; live sources belong to `serve`. */
+function recordedSource(input: string, options: VideoOptions): SourceSpec {
+  const spec = parseSource(input, { crop: options.crop, format: options.format });
+  if (spec.kind === 'device' || spec.kind === 'url') {
+    throw new UserError(`video reads a recorded file or stdin, not a ${spec.kind} (${input}); use \`bonestream serve --source ${input}\` for live input`);
+  }
+  return spec;
+}

@@ -1,0 +1,28 @@
+import { access } from 'node:fs/promises';
+import { describeSource, type SourceSpec } from './spec.js';
+import { UserError } from '../util/errors.js';
+import type { DecoderExit } from './decoder.js';
+
+/** A missing file or /dev node is named before ffmpeg is started at all. */
+export async function checkSourceExists(spec: SourceSpec): Promise<void> {
+  const local = spec.kind === 'file' || (spec.kind === 'device' && spec.input.startsWith('/dev/'));
+  if (!local) return;
+  try {
+    await access(spec.input);
+  } catch {
+    const name = describeSource(spec);
+    throw new UserError(spec.kind === 'file' ? `${name}: no such file` : `${name}: no such capture device`);
+  }
+}
+
+const WHAT_FAILED: Record<SourceSpec['kind'], string> = {
+  file: 'not a readable video',
+  device: 'cannot open the capture device',
+  url: 'cannot read the stream',
+  stdin: 'not a readable video stream',
+};
+
+/** The error for a source that gave no frame: names the source, what failed, and ffmpeg's reason. */
+export function openFailure(spec: SourceSpec, exit: DecoderExit, reason = exit.reason): UserError {
+  return new UserError(exit.message ?? `${describeSource(spec)}: ${WHAT_FAILED[spec.kind]} (${reason ?? 'it contains no video frames'})`);
+}

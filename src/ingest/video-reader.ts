@@ -1,0 +1,42 @@
+import { startDecoder, type DecoderExit } from './decoder.js';
+import { checkSourceExists, openFailure } from './open-errors.js';
+import type { SourceSpec } from './spec.js';
+import type { Frame, SourceInfo } from './source.js';
+
+/**
+ * Every frame of a recorded video, one at a time, for offline work. Unlike FrameSource
+ * (live: frames are events, a slow consumer drops them), this reader holds ffmpeg back
+ * until the consumer asks for the next frame: nothing is dropped and memory stays flat.
+ */
+export interface VideoReader {
+  readonly info: SourceInfo;
+  readonly frames: AsyncIterable<Frame>;
+  /** How decoding ended; resolves once the frames have all been read or close() was called. */
+  readonly done: Promise<DecoderExit>;
+  /** Stops decoding early; the iteration then ends. */
+  close(): void;
+}
+
+/**
+ * Opens a file (or stdin) and resolves once ffmpeg has described the frames it will write.
+ * Rejects with a UserError naming the input when it is missing or not a video.
+ */
+export async function openVideo(spec: SourceSpec, stdin?: NodeJS.ReadableStream): Promise<VideoReader> {
+  await checkSourceExists(spec);
+  const run = startDecoder(spec, stdin);
+  let decoded;
+  try {
+    decoded = await run.info;
+  } catch {
+    throw openFailure(spec, await run.done);
+  }
+  const info: SourceInfo = { width: decoded.width, height: decoded.height, fps: decoded.fps, durationMs: decoded.durationMs };
+  async function* frames(): AsyncGenerator<Frame> {
+    let seq = 0;
+    for await (const data of run.frames as AsyncIterable<Uint8Array>) {
+      yield { seq, ptsMs: (seq * 1000) / info.fps, image: { width: info.width, height: info.height, data } };
+      seq += 1;
+    }
+  }
+  return { info, frames: frames(), done: run.done, close: () => run.kill() };
+}

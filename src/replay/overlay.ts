@@ -1,0 +1,89 @@
+import ffmpeg from 'fluent-ffmpeg';
+import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
+import { rename, rm } from 'node:fs/promises';
+import { ffmpegPath } from '../ingest/ffmpeg-path.js';
+import { failureReason } from '../ingest/ffmpeg-log.js';
+import type { GrayImage } from '../types.js';
+
+/** The tint of bone in the overlay video: an amber that reads well on gray B-mode speckle. */
+export const OVERLAY_COLOR: readonly [number, number, number] = [255, 176, 0];
+
+/**
+ * The frame in gray with the mask's pixels blended toward `color` by `opacity` (0…1).
+ * Returns [height * width * 3] RGB bytes, the encoder's input format.
+ */
+export function tintOverlay(frame: GrayImage, mask: GrayImage, opacity: number, color = OVERLAY_COLOR): Uint8Array {
+  if (mask.width !== frame.width || mask.height !== frame.height) {
+    throw new RangeError(`mask of ${mask.width}x${mask.height} does not match the frame of ${frame.width}x${frame.height}`);
+  }
+  const rgb = new Uint8Array(frame.width * frame.height * 3);
+  for (let p = 0; p < frame.data.length; p++) {
+    const gray = frame.data[p];
+    const a = mask.data[p] ? opacity : 0;
+    for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round(gray * (1 - a) + color[c] * a);
+  }
+  return rgb;
+}
+
+/**
+ * Encodes RGB frames to an H.264 MP4 through ffmpeg. Writes wait while ffmpeg is behind, so
+ * frames never pile up in memory. The file appears under its name only when encoding
+ * succeeded; until then it is `<path>.part`, and an earlier video of that name is kept.
+ */
+export class OverlayEncoder {
+  private readonly input = new PassThrough({ highWaterMark: 1 });
+  private readonly stderr: string[] = [];
+  private readonly finished: Promise<Error | undefined>;
+  private readonly partPath: string;
+  private readonly command: ffmpeg.FfmpegCommand;
+
+  constructor(private readonly path: string, size: { width: number; height: number; fps: number }) {
+    this.partPath = `${path}.part`;
+    const command = (this.command = ffmpeg(this.input))
+      .setFfmpegPath(ffmpegPath())
+      .inputOptions(['-hide_banner', '-nostats', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${size.width}x${size.height}`, '-r', String(size.fps)])
+      .videoCodec('libx264')
+      // yuv420p (what players expect) needs even sides: pad one black row/column when odd.
+      .outputOptions(['-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-pix_fmt', 'yuv420p', '-preset', 'veryfast', '-crf', '20', '-movflags', '+faststart'])
+      .format('mp4')
+      .output(this.partPath);
+    command.on('stderr', (line: string) => {
+      this.stderr.push(line);
+      if (this.stderr.length > 40) this.stderr.shift();
+    });
+    this.finished = new Promise((resolve) => {
+      command.on('end', () => resolve(undefined));
+      command.on('error', (error: Error) => resolve(new Error(`${path}: the overlay video could not be encoded (${this.stderr.length ? failureReason(this.stderr) : error.message})`)));
+    });
+    command.run();
+  }
+
+  /** Queues one frame ([height * width * 3] RGB); resolves when ffmpeg can take the next. */
+  async write(rgb: Uint8Array): Promise<void> {
+    if (this.input.write(rgb)) return;
+    const failed = this.finished.then((error) => {
+      throw error ?? new Error(`${this.path}: the encoder stopped early`);
+    });
+    await Promise.race([once(this.input, 'drain'), failed]);
+  }
+
+  /** Ends the video and moves it into place; throws (and removes the partial file) when ffmpeg failed. */
+  async finish(): Promise<void> {
+    this.input.end();
+    const error = await this.finished;
+    if (error) {
+      await rm(this.partPath, { force: true });
+      throw error;
+    }
+    await rename(this.partPath, this.path);
+  }
+
+  /** Stops encoding and removes the partial file. */
+  async abort(): Promise<void> {
+    this.input.end();
+    this.command.kill('SIGKILL');
+    await this.finished;
+    await rm(this.partPath, { force: true });
+  }
+}
