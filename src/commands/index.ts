@@ -5,6 +5,7 @@ import { register as features } from './features.js';
 import { register as experiment } from './experiment.js';
 import { register as fetchModel } from './fetch-model.js';
 import { register as phantom } from './phantom.js';
+import { register as cosegment } from './cosegment.js';
 
 /**
  * Every subcommand, in the order `bonestream --help` lists them. A command module exports
@@ -17,6 +18,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   video,
   fetchModel,
   features,
+  cosegment,
   experiment,
   phantom,
 ];

@@ -96,3 +96,23 @@ export function surfacePrecisionRecall(pred: GrayImage, truth: GrayImage, tolera
   const bothEmpty = precision === null && recall === null;
   return { precision: precision ?? (bothEmpty ? 1 : 0), recall: recall ?? (bothEmpty ? 1 : 0) };
 }
+
+/** Every agreement figure of one mask with its reference. */
+export interface MaskScores {
+  dice: number;
+  iou: number;
+  surfacePrecision: number;
+  surfaceRecall: number;
+}
+
+export function scoreMask(pred: GrayImage, truth: GrayImage, tolerancePx: number): MaskScores {
+  const { precision, recall } = surfacePrecisionRecall(pred, truth, tolerancePx);
+  return { dice: dice(pred, truth), iou: iou(pred, truth), surfacePrecision: precision, surfaceRecall: recall };
+}
+
+/** The mean of each figure; undefined for an empty list. */
+export function meanScores(scores: MaskScores[]): MaskScores | undefined {
+  if (scores.length === 0) return undefined;
+  const mean = (key: keyof MaskScores) => scores.reduce((sum, s) => sum + s[key], 0) / scores.length;
+  return { dice: mean('dice'), iou: mean('iou'), surfacePrecision: mean('surfacePrecision'), surfaceRecall: mean('surfaceRecall') };
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { addSegmentOptions, type SegmentOptions } from './options.js';
+import { intInRange } from '../config.js';
+import { readFeaturesDir } from '../io/features-files.js';
+import { writeGrayPng } from '../io/image.js';
+import { cosegment } from '../segment/cosegment.js';
+import { patchMaskToImage } from '../segment/mask.js';
+import { votesNeeded } from '../segment/vote.js';
+import { createProgress } from '../util/progress.js';
+import { log } from '../util/log.js';
+
+export interface CosegmentCommandOptions extends SegmentOptions {
+  fitEvery: number;
+  out: string;
+}
+
+/** `--fit-every`, shared by the commands that co-segment. */
+export function addFitEveryOption(command: Command): Command {
+  return command.option(
+    '--fit-every <n>',
+    'fit k-means on every n-th descriptor, then assign all (the reference code uses 100; 1 fits on all)',
+    intInRange('--fit-every', 1, 1_000_000),
+    1,
+  );
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('cosegment')
+    .description(
+      'co-segment images from the files `bonestream features` wrote (NAME.descriptors.npy, NAME.saliency.npy, NAME.json): ' +
+        'k-means over all descriptors, saliency voting; writes NAME.mask.png (0/255, original size) and summary.json',
+    )
+    .argument('<features-dir>', 'directory written by `bonestream features`')
+    .requiredOption('--out <dir>', 'output directory (created when missing)');
+  addFitEveryOption(addSegmentOptions(command)).action(runCosegment);
+}
+
+async function runCosegment(dir: string, options: CosegmentCommandOptions): Promise<void> {
+  const items = await readFeaturesDir(dir);
+  const features = items.map((item) => item.features);
+  const result = cosegment(features, { k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery });
+  await mkdir(options.out, { recursive: true });
+  const progress = createProgress('masks', items.length);
+  try {
+    for (const [i, item] of items.entries()) {
+      await writeGrayPng(join(options.out, `${item.name}.mask.png`), patchMaskToImage(result.patchMasks[i], item.features));
+      progress.increment();
+    }
+  } finally {
+    progress.stop();
+  }
+  const summary = {
+    k: result.k,
+    salientClusters: result.salient,
+    votes: result.votes,
+    votesNeeded: votesNeeded(items.length, options.votes),
+    settings: { k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery },
+    features: { backend: items[0].meta.backend, model: items[0].meta.model, layer: items[0].meta.layer, facet: items[0].meta.facet },
+    images: items.map((item, i) => ({
+      name: item.name,
+      mask: `${item.name}.mask.png`,
+      grid: item.features.grid,
+      bonePatches: result.patchMasks[i].reduce((sum, v) => sum + v, 0),
+      clusterSaliency: result.clusterSaliency[i],
+    })),
+  };
+  await writeFile(join(options.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  log.info(`cosegment: ${items.length} images, k = ${result.k}, salient clusters [${result.salient.join(', ')}]; masks in ${resolve(options.out)}`);
+}

@@ -1,0 +1,62 @@
+import type { Extractor, Features, GrayImage } from '../types.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import { meanScores, scoreMask, type MaskScores } from '../eval/metrics.js';
+import { cosegment, type CosegmentOptions, type CosegmentResult } from './cosegment.js';
+import { patchMaskToImage } from './mask.js';
+
+/** One image to segment, with its reference mask when there is one. */
+export interface SegmentInput {
+  name: string;
+  image: GrayImage;
+  truth?: GrayImage;
+}
+
+export interface SegmentImagesOptions extends CosegmentOptions {
+  /** Bone-surface tolerance for surface precision/recall, in pixels. */
+  surfaceTolerancePx: number;
+  /** Called after each image's features are extracted (a progress bar). */
+  onExtracted?: (name: string) => void;
+}
+
+export interface ImageOutcome {
+  name: string;
+  features: Features;
+  /** 0/255 at the image's original size. */
+  mask: GrayImage;
+  scores?: MaskScores;
+}
+
+export interface SegmentOutcome {
+  cosegmentation: CosegmentResult;
+  images: ImageOutcome[];
+  /** Means over the images that have a reference mask; undefined when none has. */
+  mean?: MaskScores;
+}
+
+/**
+ * The paper's method end to end on a set of images: features of each (the backend given),
+ * co-segmentation of all together, masks at the original sizes, and, where a reference mask
+ * is given, Dice, IoU and bone-surface precision/recall.
+ */
+export async function segmentImages(extractor: Extractor, inputs: SegmentInput[], options: SegmentImagesOptions): Promise<SegmentOutcome> {
+  const features: Features[] = [];
+  for (const input of inputs) {
+    try {
+      features.push(await extractor.extract(input.image));
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      throw new Error(`${input.name}: feature extraction failed: ${errorMessage(error)}`, { cause: error });
+    }
+    options.onExtracted?.(input.name);
+  }
+  const cosegmentation = cosegment(features, options);
+  const images = inputs.map((input, i): ImageOutcome => {
+    const mask = patchMaskToImage(cosegmentation.patchMasks[i], features[i]);
+    if (input.truth && (input.truth.width !== mask.width || input.truth.height !== mask.height)) {
+      throw new UserError(`${input.name}: reference mask is ${input.truth.width}×${input.truth.height} but the image is ${mask.width}×${mask.height}`);
+    }
+    const scores = input.truth ? scoreMask(mask, input.truth, options.surfaceTolerancePx) : undefined;
+    return { name: input.name, features: features[i], mask, scores };
+  });
+  return { cosegmentation, images, mean: meanScores(images.flatMap((i) => (i.scores ? [i.scores] : []))) };
+}
