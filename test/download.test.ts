@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -207,6 +208,32 @@ test('a server that sends headers but no data is given up on after the idle time
   const message = await userErrorMessage(downloadFile(options(context, { idleTimeoutMs: 200, retries: 1 })));
   assert.match(message, /interrupted \(no data for 0\.2 s/);
   assert.is(context.requests.length, 2);
+});
+
+test('one download per target: a live lock refuses, a stale lock is taken over and released', async (context) => {
+  const target = join(context.dir, 'tiny.safetensors');
+  writeFileSync(`${target}.lock`, String(process.pid));
+  const message = await userErrorMessage(downloadFile(options(context)));
+  assert.match(message, new RegExp(`tiny\\.safetensors is being downloaded by process ${process.pid}; wait for it, or delete .*tiny\\.safetensors\\.lock`));
+  assert.is(context.requests.length, 0);
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  writeFileSync(`${target}.lock`, String(dead));
+  await downloadFile(options(context, { sha256: SHA256 }));
+  assert.not.ok(existsSync(`${target}.lock`));
+});
+
+test('a file that cannot be written is an error at once, not a retried interruption', async (context) => {
+  const missingDir = await userErrorMessage(downloadFile(options(context, { target: join(context.dir, 'no', 'such', 'w.safetensors') })));
+  assert.match(missingDir, /cannot write next to .*no\/such\/w\.safetensors: ENOENT/);
+  const target = join(context.dir, 'tiny.safetensors');
+  mkdirSync(`${target}.part`);
+  context.handler = (_req, res) => {
+    res.writeHead(200, { 'Content-Length': MODEL.length });
+    res.end(MODEL);
+  };
+  const message = await userErrorMessage(downloadFile(options(context, { retries: 3 })));
+  assert.match(message, /cannot write .*tiny\.safetensors\.part: EISDIR/);
+  assert.is(context.requests.length, 1);
 });
 
 test('goes through HTTP_PROXY when it is set', async (context) => {

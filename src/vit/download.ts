@@ -2,7 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -56,6 +56,7 @@ class Interrupted extends Error {}
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
   const settings = { ...DEFAULTS, ...options };
   const part = `${options.target}.part`;
+  const unlock = await lockDownload(options.target);
   const agent = new ProxyAgent();
   const say = (message: string) => {
     if (!options.quiet) log.info(message);
@@ -83,11 +84,48 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         await new Promise((resolve) => setTimeout(resolve, settings.retryDelayMs));
       }
     }
+    progress?.stop();
+    progress = undefined;
+    return await finish(options, part);
   } finally {
     progress?.stop();
     agent.destroy();
+    await unlock();
   }
-  return finish(options, part);
+}
+
+/**
+ * One download per target at a time (`npm start` and `fetch-model` may race): a lock file
+ * holding the owner's pid; a lock whose process is gone is stale and taken over.
+ */
+async function lockDownload(target: string): Promise<() => Promise<void>> {
+  const lock = `${target}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return () => rm(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new UserError(`cannot write next to ${target}: ${errorMessage(error)}`, { cause: error });
+      }
+    }
+    const owner = Number(await readFile(lock, 'utf8').catch(() => ''));
+    if (isAlive(owner)) {
+      throw new UserError(`${target} is being downloaded by process ${owner}; wait for it, or delete ${lock} if that is wrong`);
+    }
+    await rm(lock, { force: true });
+  }
+  throw new UserError(`cannot take the download lock ${lock}`);
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** One request: resumes from the bytes already in `part`, appends the rest, checks the length. */
@@ -143,9 +181,14 @@ async function transferOnce(
     },
   });
   response.setTimeout(settings.idleTimeoutMs, () => response.destroy(new Error(`no data for ${settings.idleTimeoutMs / 1000} s`)));
+  const file = createWriteStream(part, { flags: start > 0 ? 'a' : 'w' });
+  let fileError: Error | undefined;
+  file.on('error', (error) => (fileError = error));
   try {
-    await pipeline(response, counter, createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }));
+    await pipeline(response, counter, file);
   } catch (error) {
+    // A full disk or a read-only directory will not get better by trying again.
+    if (fileError) throw new UserError(`cannot write ${part}: ${fileError.message}`, { cause: fileError });
     throw new Interrupted(`${errorMessage(error)} after ${megabytes(done)}`);
   }
   if (total !== undefined && done < total) throw new Interrupted(`connection closed after ${done} of ${total} bytes`);

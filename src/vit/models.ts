@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { UserError } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { downloadFile, hashFile, writeSha256 } from './download.js';
 import { loadVitWeights } from './weights.js';
@@ -105,7 +105,9 @@ export async function fetchModel(name: string, options: FetchOptions = {}): Prom
     if (!options.quiet) log.info(`${name}: ${target} is present and valid`);
     return target;
   }
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true }).catch((error) => {
+    throw new UserError(`cannot create the models directory ${dir}: ${errorMessage(error)}`, { cause: error });
+  });
   if (options.force) await rm(`${target}.part`, { force: true });
   const result = await downloadFile({
     url: options.url ?? entry!.url,
