@@ -7,19 +7,25 @@ import { gaussianBlur, laplacian } from './filters.js';
  * toolkit's vtkPlusForoughiBoneSurfaceProbability (Lasso et al., PLUS, IEEE TBME 2014):
  *
  *   I      = G_σ ∗ image (normalized to [0, 1])
- *   R      = I³ + σ²·max(0, −∇²I)             reflection: bright, and ridge-like (scale-normalized LoG)
+ *   R      = I³ + σ_r²·max(0, −∇²(G_σr ∗ image))  reflection: bright, and ridge-like (scale-normalized
+ *                                             LoG at σ_r = 2σ, coarser than the speckle grain)
  *   S(x,y) = Σ_d w(d)·I(x, y+d) / Σ_d w(d),   w(d) = 1 − exp(−(d² − 1) / (2σ_s²))
  *                                             shadow: what lies below, ignoring the echo's own tail
- *   P      = (1 − S / max S)⁵ · (R / max R)^½
+ *   L      = min(1, I / max_{y' > y} I(x, y'))²  last echo along the beam line (ours, see below)
+ *   P      = (1 − S / max S)⁵ · (R / max R)^½ · L
  *
  * Bone reflects most of the beam, so a true bone surface is bright with a dark shadow beneath;
  * a bright fascia line has tissue echoes beneath it, a large S, and P near zero.
  *
- * Departure from Foroughi/PLUS: the reflection term enters as a square root (their P uses
- * R / max R). With I³ inside R, the dimmer, obliquely hit ends of a bone surface fell to a
- * tenth of the top's probability, and their clusters never reached the τ = 0.2 vote (the
- * paper's voting needs the saliency to cover bone broadly); the shadow term, which is what
- * separates bone from bright soft tissue, is unchanged.
+ * Departures from Foroughi/PLUS, both tuned on the phantom and the real lower-limb clip:
+ * - The reflection term enters as a square root (their P uses R / max R). With I³ inside R,
+ *   the dimmer, obliquely hit ends of a bone surface fell to a tenth of the top's
+ *   probability, and their clusters never reached the τ = 0.2 vote (the paper's voting needs
+ *   the saliency to cover bone broadly).
+ * - A last-echo factor L = min(1, I / max I below)²: a bone surface is the last strong echo
+ *   along its beam line, nothing beneath it is brighter. Soft tissue above a bone sees the
+ *   shadow too (S is small there) and was marked with it; L keeps it out.
+ * The shadow term, which is what separates bone from bright soft tissue, is unchanged.
  */
 
 export interface BoneMaps {
@@ -48,13 +54,18 @@ export function boneParameters(edge: number): BoneParameters {
 
 /** Foroughi's exponent on the shadow term: only deep, complete shadows count. */
 const SHADOW_POWER = 5;
+/** The ridge (LoG) scale relative to the blur: at σ itself, speckle grains in a shadow read as ridges. */
+const RIDGE_SCALE = 2;
+/** Exponent on the last-echo term (ours): soft tissue at half the brightness of the bone below it keeps a quarter. */
+const LAST_ECHO_POWER = 2;
 
 export function boneSurfaceProbability(image: FloatImage, parameters: BoneParameters): BoneMaps {
   const { width: w, height: h } = image;
   const blurredImage = gaussianBlur(image, parameters.smoothing);
   const blurred = blurredImage.data;
-  const ridge = laplacian(blurredImage);
-  const sigma2 = parameters.smoothing * parameters.smoothing;
+  const ridgeSigma = RIDGE_SCALE * parameters.smoothing;
+  const ridge = laplacian(gaussianBlur(image, ridgeSigma));
+  const sigma2 = ridgeSigma * ridgeSigma;
   const reflection = new Float32Array(w * h);
   let maxReflection = 0;
   for (let i = 0; i < reflection.length; i++) {
@@ -67,14 +78,29 @@ export function boneSurfaceProbability(image: FloatImage, parameters: BoneParame
   let maxBelow = 0;
   for (let i = 0; i < below.length; i++) if (below[i] > maxBelow) maxBelow = below[i];
 
+  const brightestBelow = columnMaxBelow(blurred, w, h);
   const shadow = new Float32Array(w * h);
   const probability = new Float32Array(w * h);
   for (let i = 0; i < probability.length; i++) {
     const dark = maxBelow > 0 ? Math.max(0, 1 - below[i] / maxBelow) : 0;
     shadow[i] = dark;
-    probability[i] = maxReflection > 0 ? Math.pow(dark, SHADOW_POWER) * Math.sqrt(reflection[i] / maxReflection) : 0;
+    const last = brightestBelow[i] > 0 ? Math.min(1, Math.max(0, blurred[i]) / brightestBelow[i]) : 1;
+    probability[i] = maxReflection > 0 ? Math.pow(dark, SHADOW_POWER) * Math.sqrt(reflection[i] / maxReflection) * Math.pow(last, LAST_ECHO_POWER) : 0;
   }
   return { blurred, shadow, probability };
+}
+
+/** For every pixel, the brightest blurred value strictly below it in its column (0 in the last row). */
+function columnMaxBelow(blurred: Float32Array, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let x = 0; x < w; x++) {
+    let max = 0;
+    for (let y = h - 1; y >= 0; y--) {
+      out[y * w + x] = max;
+      if (blurred[y * w + x] > max) max = blurred[y * w + x];
+    }
+  }
+  return out;
 }
 
 /**
