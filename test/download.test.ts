@@ -116,6 +116,13 @@ test('starts over when the server ignores Range and answers 200', async (context
   assert.ok(readFileSync(result.path).equals(MODEL));
 });
 
+test('fresh: a partial file from an earlier run is discarded, not resumed', async (context) => {
+  const target = join(context.dir, 'tiny.safetensors');
+  writeFileSync(`${target}.part`, MODEL.subarray(0, 1000));
+  await downloadFile(options(context, { sha256: SHA256, fresh: true }));
+  assert.equal(context.requests.map((r) => r.range), [undefined]);
+});
+
 test('a part file that is already complete is finished without a transfer (416)', async (context) => {
   const target = join(context.dir, 'tiny.safetensors');
   writeFileSync(`${target}.part`, MODEL);

@@ -35,6 +35,8 @@ export interface DownloadOptions {
   connectTimeoutMs?: number;
   /** Silence before the response headers (unreachable) or within the body (interrupted). */
   idleTimeoutMs?: number;
+  /** Discard a partial file from an earlier run instead of resuming it. */
+  fresh?: boolean;
   /** Resumed attempts after an interrupted transfer. */
   retries?: number;
   retryDelayMs?: number;
@@ -63,6 +65,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   };
   let progress: Progress | undefined;
   try {
+    if (options.fresh) await rm(part, { force: true });
     say(`downloading ${options.url} to ${options.target}`);
     for (let attempt = 0; ; attempt++) {
       try {

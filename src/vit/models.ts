@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -108,7 +108,6 @@ export async function fetchModel(name: string, options: FetchOptions = {}): Prom
   await mkdir(dir, { recursive: true }).catch((error) => {
     throw new UserError(`cannot create the models directory ${dir}: ${errorMessage(error)}`, { cause: error });
   });
-  if (options.force) await rm(`${target}.part`, { force: true });
   const result = await downloadFile({
     url: options.url ?? entry!.url,
     target,
@@ -118,6 +117,7 @@ export async function fetchModel(name: string, options: FetchOptions = {}): Prom
     validate,
     label: name,
     quiet: options.quiet,
+    fresh: options.force,
   });
   return result.path;
 }
