@@ -6,6 +6,7 @@ import { register as experiment } from './experiment.js';
 import { register as fetchModel } from './fetch-model.js';
 import { register as phantom } from './phantom.js';
 import { register as cosegment } from './cosegment.js';
+import { register as segment } from './segment.js';
 
 /**
  * Every subcommand, in the order `bonestream --help` lists them. A command module exports
@@ -19,6 +20,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   fetchModel,
   features,
   cosegment,
+  segment,
   experiment,
   phantom,
 ];

@@ -25,9 +25,14 @@ export async function overlayPng(image: GrayImage, mask: GrayImage, style: Overl
     tint[i * 4 + 2] = style.color[2];
     tint[i * 4 + 3] = alpha;
   }
-  return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), { raw: { width, height, channels: 1 } })
+  const composed = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), { raw: { width, height, channels: 1 } })
     .toColourspace('srgb')
     .composite([{ input: tint, raw: { width, height, channels: 4 } }])
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  // The composite leaves an (opaque) alpha channel; an overlay is plain RGB.
+  return sharp(composed.data, { raw: { width, height, channels: composed.info.channels } })
+    .removeAlpha()
     .png()
     .toBuffer();
 }

@@ -1,0 +1,144 @@
+import type { Command } from 'commander';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
+import { addFitEveryOption } from './cosegment.js';
+import { numberInRange } from '../config.js';
+import { openExtractor } from '../backend.js';
+import { readGray, writeGrayPng } from '../io/image.js';
+import { segmentImages, type SegmentInput } from '../segment/pipeline.js';
+import { overlayPng } from '../segment/overlay.js';
+import type { MaskScores } from '../eval/metrics.js';
+import { createProgress } from '../util/progress.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import { log } from '../util/log.js';
+
+interface SegmentCommandOptions extends BackendOptions, SegmentOptions {
+  fitEvery: number;
+  labels?: string;
+  mmPerPx?: number;
+  tolerance?: number;
+  out: string;
+}
+
+/** Bone-surface tolerance defaults: 2 mm (the largest d of UltraBones100k) or, without a pixel size, 10 px (≈ 2 mm at 0.2 mm/px). */
+const DEFAULT_TOLERANCE_MM = 2;
+const DEFAULT_TOLERANCE_PX = 10;
+
+export function register(program: Command): void {
+  const command = program
+    .command('segment')
+    .description(
+      'segment bone in a set of B-mode images of one anatomy: features of each, co-segmentation of all together; ' +
+        'writes NAME.mask.png (0/255), NAME.overlay.png and metrics.json, and with --labels prints Dice, IoU and bone-surface precision/recall',
+    )
+    .argument('<image...>', 'input images (any format sharp reads); segmented together as one set')
+    .option('--labels <dir>', 'reference masks: NAME.png in this directory for input NAME.ext (nonzero = bone)')
+    .option('--mm-per-px <x>', 'pixel size in mm; the surface tolerance is then in mm', numberInRange('--mm-per-px', 1e-6, 1000))
+    .option(
+      '--tolerance <d>',
+      `bone-surface tolerance for surface precision/recall: in mm with --mm-per-px (default ${DEFAULT_TOLERANCE_MM} mm), otherwise in pixels (default ${DEFAULT_TOLERANCE_PX} px)`,
+      numberInRange('--tolerance', 0, 10_000),
+    )
+    .requiredOption('--out <dir>', 'output directory (created when missing)');
+  addFitEveryOption(addSegmentOptions(addBackendOptions(command))).action(runSegment);
+}
+
+function toleranceInPixels(options: SegmentCommandOptions): number {
+  if (options.mmPerPx === undefined) return options.tolerance ?? DEFAULT_TOLERANCE_PX;
+  return (options.tolerance ?? DEFAULT_TOLERANCE_MM) / options.mmPerPx;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Reads the images (and their labels); unreadable ones are reported and left out. */
+async function readInputs(paths: string[], labelsDir: string | undefined): Promise<{ inputs: SegmentInput[]; failed: number }> {
+  if (labelsDir !== undefined && !(await exists(labelsDir))) throw new UserError(`--labels ${labelsDir}: no such directory`);
+  const inputs: SegmentInput[] = [];
+  const taken = new Map<string, string>();
+  let failed = 0;
+  for (const path of paths) {
+    const name = basename(path, extname(path));
+    try {
+      if (taken.has(name)) throw new Error(`its output name ${name} is taken by ${taken.get(name)}; rename one of them`);
+      const image = await readGray(path);
+      const input: SegmentInput = { name, image };
+      if (labelsDir !== undefined) {
+        const labelPath = join(labelsDir, `${name}.png`);
+        if (await exists(labelPath)) {
+          input.truth = await readGray(labelPath);
+          if (input.truth.width !== image.width || input.truth.height !== image.height) {
+            throw new Error(`label ${labelPath} is ${input.truth.width}×${input.truth.height} but the image is ${image.width}×${image.height}`);
+          }
+        } else {
+          log.warn(`${path}: no label ${labelPath}; left out of the metrics`);
+        }
+      }
+      taken.set(name, path);
+      inputs.push(input);
+    } catch (error) {
+      failed++;
+      log.error(`${path}: skipped: ${errorMessage(error).replace(`${path}: `, '')}`);
+    }
+  }
+  return { inputs, failed };
+}
+
+function formatRow(name: string, s: MaskScores): string {
+  const cells = [s.dice, s.iou, s.surfacePrecision, s.surfaceRecall].map((v) => v.toFixed(3).padStart(9));
+  return `${name.padEnd(24)}${cells.join('')}\n`;
+}
+
+async function runSegment(paths: string[], options: SegmentCommandOptions): Promise<void> {
+  const surfaceTolerancePx = toleranceInPixels(options);
+  const { inputs, failed } = await readInputs(paths, options.labels);
+  if (inputs.length === 0) throw new UserError('no readable input image');
+  const extractor = await openExtractor(backendRequest(options));
+  const progress = createProgress('features', inputs.length);
+  let outcome;
+  try {
+    outcome = await segmentImages(extractor, inputs, {
+      k: options.k,
+      tau: options.tau,
+      votes: options.votes,
+      seed: options.seed,
+      fitEvery: options.fitEvery,
+      surfaceTolerancePx,
+      onExtracted: () => progress.increment(),
+    });
+  } finally {
+    progress.stop();
+    await extractor.dispose();
+  }
+  await mkdir(options.out, { recursive: true });
+  for (const [i, image] of outcome.images.entries()) {
+    await writeGrayPng(join(options.out, `${image.name}.mask.png`), image.mask);
+    await writeFile(join(options.out, `${image.name}.overlay.png`), await overlayPng(inputs[i].image, image.mask));
+  }
+  const { cosegmentation } = outcome;
+  const metrics = {
+    backend: extractor.backend,
+    model: extractor.model,
+    settings: { stride: options.stride, loadSize: options.loadSize, layer: options.layer, facet: options.facet, k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery },
+    surfaceTolerancePx,
+    k: cosegmentation.k,
+    salientClusters: cosegmentation.salient,
+    votes: cosegmentation.votes,
+    images: outcome.images.map((image) => ({ name: image.name, mask: `${image.name}.mask.png`, overlay: `${image.name}.overlay.png`, scores: image.scores ?? null })),
+    mean: outcome.mean ?? null,
+  };
+  await writeFile(join(options.out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+  if (outcome.mean) {
+    process.stdout.write(`${'image'.padEnd(24)}${['Dice', 'IoU', 'surf P', 'surf R'].map((h) => h.padStart(9)).join('')}\n`);
+    for (const image of outcome.images) if (image.scores) process.stdout.write(formatRow(image.name, image.scores));
+    process.stdout.write(formatRow(`mean (${outcome.images.filter((i) => i.scores).length} images)`, outcome.mean));
+    process.stdout.write(`surface tolerance ${+surfaceTolerancePx.toFixed(3)} px\n`);
+  }
+  log.info(`segment: ${inputs.length} images, backend ${extractor.backend} (${extractor.model}), k = ${cosegmentation.k}, salient [${cosegmentation.salient.join(', ')}]; written to ${resolve(options.out)}`);
+  if (failed) process.exitCode = 1;
+}
