@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readNpy } from '../src/io/npy.js';
 import { loadVitWeights, type VitWeights } from '../src/vit/weights.js';
-import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from '../src/vit/graph.js';
+import ort from 'onnxruntime-node';
+import { ATTENTION_OUTPUT, buildVitGraph, facetOutputName, INPUT_NAME, type FacetRequest } from '../src/vit/graph.js';
 import { vitSession, releaseSessions } from '../src/vit/session.js';
 import type { Facet } from '../src/config.js';
 import { REPO_ROOT } from './helpers/env.js';
@@ -57,19 +58,39 @@ async function runCase(c: GoldenCase, facets: FacetRequest[]) {
   return { session, outputs: await session.run(input.data) };
 }
 
+async function assertMatchesGolden(c: GoldenCase, outputs: Record<string, Float32Array>): Promise<void> {
+  const expected = await readNpy(resolve(GOLDEN, c.attention));
+  const error = relativeError(outputs[ATTENTION_OUTPUT], expected.data);
+  assert.ok(error <= TOLERANCE, `attention rel. error ${error}`);
+  for (const f of c.facets) {
+    const golden = await readNpy(resolve(GOLDEN, f.file));
+    const err = relativeError(outputs[facetOutputName(f.facet, f.layer)], golden.data);
+    assert.ok(err <= TOLERANCE, `${f.facet} of block ${f.layer}: rel. error ${err}`);
+  }
+}
+
+/** The same cases through the plain-ONNX kernels (no contrib ops), which must agree too. */
+async function runPlain(c: GoldenCase): Promise<Record<string, Float32Array>> {
+  const weights = await weightsOf(c.model);
+  const request = { stride: c.stride, height: c.height, width: c.width, facets: c.facets, attention: true };
+  const graph = buildVitGraph(weights, request, { fusedAttention: false, fusedGelu: false });
+  const session = await ort.InferenceSession.create(graph.model);
+  const input = await readNpy(resolve(GOLDEN, c.input));
+  const results = await session.run({ [INPUT_NAME]: new ort.Tensor('float32', input.data, input.shape) });
+  await session.release();
+  return Object.fromEntries(graph.outputs.map((name) => [name, results[name].data as Float32Array]));
+}
+
 for (const c of index.cases) {
   const name = `${c.model} ${c.height}×${c.width} stride ${c.stride}`;
+  test(`${name}: plain ONNX kernels match PyTorch too`, async () => {
+    await assertMatchesGolden(c, await runPlain(c));
+  });
+
   test(`${name}: facets and last-block CLS attention match PyTorch (rel. error ≤ ${TOLERANCE})`, async () => {
     const { session, outputs } = await runCase(c, c.facets);
     assert.equal(session.grid, c.grid, 'patch grid');
-    const expected = await readNpy(resolve(GOLDEN, c.attention));
-    const error = relativeError(outputs[ATTENTION_OUTPUT], expected.data);
-    assert.ok(error <= TOLERANCE, `attention rel. error ${error}`);
-    for (const f of c.facets) {
-      const golden = await readNpy(resolve(GOLDEN, f.file));
-      const err = relativeError(outputs[facetOutputName(f.facet, f.layer)], golden.data);
-      assert.ok(err <= TOLERANCE, `${f.facet} of block ${f.layer}: rel. error ${err}`);
-    }
+    await assertMatchesGolden(c, outputs);
   });
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildVitGraph, patchGrid, facetOutputName, ATTENTION_OUTPUT, type GraphRequest } from '../src/vit/graph.js';
+import { buildVitGraph, patchGrid, facetOutputName, ATTENTION_OUTPUT, type GraphRequest, type GraphKernels } from '../src/vit/graph.js';
 import { ModelProto } from '../src/vit/onnx-proto.js';
 import { vitWeightsFrom } from '../src/vit/weights.js';
 import { parseSafetensors } from '../src/vit/safetensors.js';
@@ -11,15 +11,15 @@ const LAST = 2;
 
 interface Decoded {
   graph: {
-    node: Array<{ opType: string; input: string[]; output: string[] }>;
+    node: Array<{ opType: string; domain: string; input: string[]; output: string[] }>;
     initializer: Array<{ name: string; dims: number[] }>;
     output: Array<{ name: string }>;
   };
   opsetImport: Array<{ version: number }>;
 }
 
-function decode(request: Partial<GraphRequest>): Decoded {
-  const graph = buildVitGraph(weights, { stride: 8, height: 48, width: 64, facets: [], attention: true, ...request });
+function decode(request: Partial<GraphRequest>, kernels?: GraphKernels): Decoded {
+  const graph = buildVitGraph(weights, { stride: 8, height: 48, width: 64, facets: [], attention: true, ...request }, kernels);
   return ModelProto.toObject(ModelProto.decode(graph.model), { longs: Number, arrays: true }) as Decoded;
 }
 
@@ -65,9 +65,21 @@ test('blocks after the deepest request are not built when attention is not neede
   assert.not.ok([...names].some((n) => n.startsWith('encoder.layer.1.')));
 });
 
-test('GELU is the exact erf form', () => {
-  const ops = decode({ facets: [{ facet: 'token', layer: 0 }] }).graph.node.map((n) => n.opType);
-  assert.ok(ops.includes('Erf'));
+const ops = (d: Decoded) => d.graph.node.map((n) => `${n.domain ? n.domain + '.' : ''}${n.opType}`);
+
+test('by default: fused attention in the blocks whose probabilities are not needed, one-pass GELU', () => {
+  const used = ops(decode({ facets: [{ facet: 'token', layer: LAST }] }));
+  assert.is(used.filter((op) => op === 'com.microsoft.MultiHeadAttention').length, LAST, 'every block but the last');
+  assert.is(used.filter((op) => op === 'Softmax').length, 1, 'the last block keeps explicit probabilities');
+  assert.is(used.filter((op) => op === 'com.microsoft.Gelu').length, LAST + 1);
+  assert.not.ok(used.includes('Erf'));
+});
+
+test('plain ONNX kernels: per-head MatMul + Softmax and the erf form of GELU', () => {
+  const used = ops(decode({ facets: [{ facet: 'token', layer: LAST }] }, { fusedAttention: false, fusedGelu: false }));
+  assert.not.ok(used.some((op) => op.startsWith('com.microsoft')));
+  assert.is(used.filter((op) => op === 'Softmax').length, LAST + 1);
+  assert.is(used.filter((op) => op === 'Erf').length, LAST + 1);
 });
 
 test('bad requests are refused with the value', () => {

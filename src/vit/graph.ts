@@ -35,6 +35,22 @@ export interface GraphRequest {
   attention: boolean;
 }
 
+/**
+ * Kernel choices with the same semantics (exact softmax attention, erf GELU), for speed
+ * work: onnxruntime contrib ops where they help on CPU, plain ONNX otherwise.
+ */
+export interface GraphKernels {
+  /** com.microsoft.MultiHeadAttention (tiled, online softmax) for blocks whose attention probabilities are not needed. */
+  fusedAttention: boolean;
+  /** com.microsoft.Gelu (exact erf GELU in one pass) instead of the Erf/Mul/Add decomposition. */
+  fusedGelu: boolean;
+}
+
+export const DEFAULT_KERNELS: GraphKernels = { fusedAttention: true, fusedGelu: true };
+
+/** The contrib-op domain of onnxruntime (com.microsoft ops, version 1). */
+const MS_DOMAIN = 'com.microsoft';
+
 export interface VitGraph {
   /** Serialized onnx.ModelProto. */
   model: Uint8Array;
@@ -52,12 +68,12 @@ export function patchGrid(height: number, width: number, patchSize: number, stri
   return [1 + Math.floor((height - patchSize) / stride), 1 + Math.floor((width - patchSize) / stride)];
 }
 
-export function buildVitGraph(weights: VitWeights, request: GraphRequest): VitGraph {
+export function buildVitGraph(weights: VitWeights, request: GraphRequest, kernels = DEFAULT_KERNELS): VitGraph {
   const { config } = weights;
   validate(config, request);
   const g = new GraphBuilder();
   const [rows, cols] = patchGrid(request.height, request.width, config.patchSize, request.stride);
-  const vit = new VitParts(g, weights, rows * cols);
+  const vit = new VitParts(g, weights, rows * cols, kernels);
 
   const pixels = g.input(INPUT_NAME, [1, config.channels, request.height, request.width]);
   let x = vit.prepareTokens(pixels, request, rows, cols);
@@ -81,7 +97,13 @@ export function buildVitGraph(weights: VitWeights, request: GraphRequest): VitGr
     if (attention) emit(parts.clsAttention!, ATTENTION_OUTPUT, [config.heads, rows * cols]);
     if (needOutput) x = parts.token!;
   }
-  const model = g.encode([{ domain: '', version: OPSET }], 'dino_vit');
+  const model = g.encode(
+    [
+      { domain: '', version: OPSET },
+      { domain: MS_DOMAIN, version: 1 },
+    ],
+    'dino_vit',
+  );
   return { model, grid: [rows, cols], outputs };
 }
 
@@ -112,6 +134,7 @@ class VitParts {
     private readonly g: GraphBuilder,
     private readonly w: VitWeights,
     private readonly patches: number,
+    private readonly kernels: GraphKernels,
   ) {
     this.c = w.config;
     this.scale = this.c.headDim ** -0.5;
@@ -213,19 +236,29 @@ class VitParts {
     return g.op('Reshape', [row, g.ints([c.heads, this.patches])]);
   }
 
-  /** Attention: probs · v, heads merged, output projection. */
-  private attention(n: number, q: string, k: string, v: string): { out: string; probs: string } {
+  /** Attention: softmax(q·kᵀ·scale) · v with heads merged [S, D], then the output projection. */
+  private attention(n: number, q: string, k: string, v: string, withClsAttention: boolean): { out: string; clsAttention?: string } {
     const { g, c } = this;
-    const probs = this.attentionProbs(q, k, this.tokens); /* [H, S, S] */
-    const context = g.op('MatMul', [probs, this.heads(v, this.tokens)]); /* [H, S, hd] */
-    const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [1, 0, 2] }), g.ints([this.tokens, c.dim])]);
-    return { out: this.linear(merged, `encoder.layer.${n}.attention.output.dense`), probs };
+    let merged: string;
+    let clsAttention: string | undefined;
+    if (this.kernels.fusedAttention && !withClsAttention) {
+      const batched = (x: string) => g.op('Reshape', [x, g.ints([1, this.tokens, c.dim])]); /* [1, S, D] */
+      const context = g.op('MultiHeadAttention', [batched(q), batched(k), batched(v)], { num_heads: c.heads, scale: float(this.scale) }, undefined, MS_DOMAIN);
+      merged = g.op('Reshape', [context, g.ints([this.tokens, c.dim])]);
+    } else {
+      const probs = this.attentionProbs(q, k, this.tokens); /* [H, S, S] */
+      const context = g.op('MatMul', [probs, this.heads(v, this.tokens)]); /* [H, S, hd] */
+      merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [1, 0, 2] }), g.ints([this.tokens, c.dim])]);
+      if (withClsAttention) clsAttention = this.clsToPatches(probs);
+    }
+    return { out: this.linear(merged, `encoder.layer.${n}.attention.output.dense`), clsAttention };
   }
 
   /** Mlp: fc1 → GELU (exact, erf) → fc2. */
   private mlp(x: string, n: number): string {
     const { g } = this;
     const hidden = this.linear(x, `encoder.layer.${n}.intermediate.dense`); /* [S, M] */
+    if (this.kernels.fusedGelu) return this.linear(g.op('Gelu', [hidden], {}, undefined, MS_DOMAIN), `encoder.layer.${n}.output.dense`);
     const erf = g.op('Erf', [g.op('Mul', [hidden, g.scalar(Math.SQRT1_2)])]);
     const gelu = g.op('Mul', [g.op('Mul', [hidden, g.scalar(0.5)]), g.op('Add', [erf, g.scalar(1)])]);
     return this.linear(gelu, `encoder.layer.${n}.output.dense`); /* [S, D] */
@@ -235,10 +268,10 @@ class VitParts {
   block(n: number, x: string, withClsAttention: boolean): BlockParts {
     const { g } = this;
     const [q, k, v] = this.qkv(this.layerNorm(x, `encoder.layer.${n}.layernorm_before`), n);
-    const { out, probs } = this.attention(n, q, k, v);
+    const { out, clsAttention } = this.attention(n, q, k, v, withClsAttention);
     const mid = g.op('Add', [x, out]);
     const token = g.op('Add', [mid, this.mlp(this.layerNorm(mid, `encoder.layer.${n}.layernorm_after`), n)]);
-    return { query: q, key: k, value: v, token, clsAttention: withClsAttention ? this.clsToPatches(probs) : undefined };
+    return { query: q, key: k, value: v, token, clsAttention };
   }
 
   /**
