@@ -8,6 +8,7 @@ import { createDinoExtractor, l2NormalizeRows, meanOverHeads, minMax } from '../
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/vit/preprocess.js';
 import { loadVitWeights } from '../src/vit/weights.js';
 import { vitSession } from '../src/vit/session.js';
+import { analyzeImage } from '../src/vit/analysis.js';
 import { REPO_ROOT } from './helpers/env.js';
 
 const GOLDEN = resolve(REPO_ROOT, 'fixtures/golden');
@@ -76,6 +77,31 @@ test('options outside the model are refused with the option and value', async ()
     } catch (error) {
       assert.match((error as Error).message, pattern);
     }
+  }
+});
+
+test('analyzeImage returns every facet × layer and the per-head attention of one run, raw', async () => {
+  const analysis = await analyzeImage(MODEL, await goldenImage(), { stride: 8, loadSize: 64, facets: ['key', 'query', 'value', 'token'], layers: [0, 1, 2] });
+  assert.equal(analysis.grid, CASE.grid);
+  assert.is(analysis.heads, 2);
+  assert.is(analysis.dim, 32);
+  assert.is(analysis.features.size, 12);
+  const stem = CASE.input.replace('.input.npy', '');
+  const close = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-4 * 4);
+  for (const { facet, layer } of CASE.facets as Array<{ facet: string; layer: number }>) {
+    const golden = await readNpy(resolve(GOLDEN, `${stem}.${facet}${layer}.npy`));
+    assert.ok(close(analysis.features.get(`${facet}:${layer}`)!, golden.data), `${facet}:${layer}`);
+  }
+  assert.ok(close(analysis.attention, (await readNpy(resolve(GOLDEN, CASE.attention))).data), 'attention');
+  assert.is(analysis.features.get('token:2')!.length, 64 * 32);
+});
+
+test('analyzeImage refuses a block the model does not have', async () => {
+  try {
+    await analyzeImage(MODEL, await goldenImage(), { stride: 8, loadSize: 64, facets: ['key'], layers: [5] });
+    assert.unreachable('should refuse');
+  } catch (error) {
+    assert.match((error as Error).message, /layer 5 is not a block .*0\.\.2/);
   }
 });
 
