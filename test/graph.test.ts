@@ -87,6 +87,7 @@ test('bad requests are refused with the value', () => {
   assert.throws(() => decode({ stride: 0 }), /got 0/);
   assert.throws(() => decode({ facets: [{ facet: 'key', layer: 3 }] }), /layer must be in 0\.\.2 .*got 3/);
   assert.throws(() => decode({ height: 7 }), /smaller than one 8-pixel patch/);
+  assert.throws(() => decode({ attention: false }), /at least one output/);
 });
 
 test.run();

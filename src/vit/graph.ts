@@ -115,6 +115,7 @@ function validate(config: VitConfig, request: GraphRequest): void {
   if (height < config.patchSize || width < config.patchSize) {
     throw new Error(`input ${width}×${height} is smaller than one ${config.patchSize}-pixel patch`);
   }
+  if (request.facets.length === 0 && !request.attention) throw new Error('a ViT graph needs at least one output');
   for (const { layer } of request.facets) {
     if (!Number.isInteger(layer) || layer < 0 || layer >= config.depth) {
       throw new Error(`layer must be in 0..${config.depth - 1} for this model (got ${layer})`);
