@@ -45,9 +45,9 @@ export function heatRgb(values: Float32Array /* [rows * cols] */): Uint8Array /*
   return rgb;
 }
 
-/** A gray image as PNG, scaled to `width` (aspect kept). */
-export async function grayPng(image: GrayImage, width = image.width): Promise<Buffer> {
-  return rawGray(image).resize({ width }).png().toBuffer();
+/** A gray image as PNG, scaled to `width` (aspect kept) or to exactly width × height. */
+export async function grayPng(image: GrayImage, width = image.width, height?: number): Promise<Buffer> {
+  return rawGray(image).resize({ width, height, fit: 'fill' }).png().toBuffer();
 }
 
 /**

@@ -36,7 +36,7 @@ export interface ReportDoc {
   title: string;
   /** What produced the numbers: backend, model, stride, τ, … */
   setup: Array<[string, string]>;
-  /** The paper's figures for comparison. */
+  /** The paper's figures for comparison (the section is left out when empty). */
   reference: string[];
   sections: Section[];
 }
@@ -79,7 +79,7 @@ function figureFiles(doc: ReportDoc): Map<Figure, string> {
 export function toMarkdown(doc: ReportDoc, files: Map<Figure, string> = new Map()): string {
   const out: string[] = [`# ${doc.title}`, ''];
   out.push(...doc.setup.map(([key, value]) => `- **${key}**: ${value}`), '');
-  out.push('## The paper, for comparison', '', ...doc.reference.map((line) => `- ${line}`), '');
+  if (doc.reference.length) out.push('## The paper, for comparison', '', ...doc.reference.map((line) => `- ${line}`), '');
   for (const section of doc.sections) {
     out.push(`## ${section.heading}`, '');
     if (section.notes?.length) out.push(...section.notes.map((note) => `- ${note}`), '');
@@ -104,7 +104,9 @@ function markdownTable(table: Table): string[] {
 export function toHtml(doc: ReportDoc): string {
   const body: string[] = [`<h1>${escapeHtml(doc.title)}</h1>`];
   body.push('<dl class="setup">', ...doc.setup.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`), '</dl>');
-  body.push('<section class="paper"><h2>The paper, for comparison</h2><ul>', ...doc.reference.map((line) => `<li>${escapeHtml(line)}</li>`), '</ul></section>');
+  if (doc.reference.length) {
+    body.push('<section class="paper"><h2>The paper, for comparison</h2><ul>', ...doc.reference.map((line) => `<li>${escapeHtml(line)}</li>`), '</ul></section>');
+  }
   for (const section of doc.sections) {
     body.push(`<section><h2>${escapeHtml(section.heading)}</h2>`);
     if (section.notes?.length) body.push('<ul>', ...section.notes.map((n) => `<li>${escapeHtml(n)}</li>`), '</ul>');
