@@ -3,6 +3,7 @@ import { register as serve } from './serve.js';
 import { register as video } from './video.js';
 import { register as features } from './features.js';
 import { register as experiment } from './experiment.js';
+import { register as viz } from './viz.js';
 import { register as fetchModel } from './fetch-model.js';
 import { register as phantom } from './phantom.js';
 import { register as cosegment } from './cosegment.js';
@@ -22,5 +23,6 @@ export const COMMANDS: Array<(program: Command) => void> = [
   cosegment,
   segment,
   experiment,
+  viz,
   phantom,
 ];
