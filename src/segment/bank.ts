@@ -1,5 +1,7 @@
 import type { Features, GrayImage } from '../types.js';
-import { assign, ClusterSums, lloydStep, normalizeRows, type Bounds, type Points } from './kmeans.js';
+import { assign, ClusterSums, lloydStep } from './kmeans.js';
+import { normalizeRows, type Points } from './points.js';
+import type { Bounds } from './hamerly.js';
 import { clusterPoints } from './elbow.js';
 import { voteOnLabels } from './cosegment.js';
 import { patchMaskToImage } from './mask.js';

@@ -1,6 +1,6 @@
 import type { Features } from '../types.js';
 import { UserError } from '../util/errors.js';
-import { normalizeRows, type Points } from './kmeans.js';
+import { normalizeRows, type Points } from './points.js';
 import { clusterPoints } from './elbow.js';
 import { clusterSaliency, patchMaskOf, vote } from './vote.js';
 

@@ -1,5 +1,8 @@
 import { DEFAULTS } from '../config.js';
-import { assign, fitKMeans, subsample, type KMeansFit, type Points } from './kmeans.js';
+import { assign, fitKMeans, type KMeansFit } from './kmeans.js';
+import { subsample, type Points } from './points.js';
+import { KMeansPlusPlus } from './seeding.js';
+import { seededRandom } from './random.js';
 
 export interface ChooseKOptions {
   k: number | 'auto';
@@ -32,8 +35,9 @@ export interface ChosenK extends KMeansFit {
  */
 export function clusterPoints(points: Points, options: ChooseKOptions): ChosenK {
   const sample = subsample(points, options.fitEvery ?? 1);
+  const seeder = new KMeansPlusPlus(sample, seededRandom(options.seed));
   const fitAll = (k: number): KMeansFit => {
-    const fit = fitKMeans(sample, k, options.seed, { maxIterations: options.maxIterations });
+    const fit = fitKMeans(sample, k, options.seed, { maxIterations: options.maxIterations }, seeder);
     return sample === points || options.sampleOnly ? fit : { ...fit, ...assign(points, fit.centroids, k) };
   };
   const scored = options.sampleOnly ? sample.n : points.n;

@@ -1,0 +1,92 @@
+/**
+ * The inner loops of k-means: dot products of a point with many centres. Everything is
+ * Float32Array so the loops stay monomorphic; four centres per pass load each coordinate
+ * of the point once per four products.
+ */
+
+export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 3 < dim; j += 4) {
+    s0 += a[ao + j] * b[bo + j];
+    s1 += a[ao + j + 1] * b[bo + j + 1];
+    s2 += a[ao + j + 2] * b[bo + j + 2];
+    s3 += a[ao + j + 3] * b[bo + j + 3];
+  }
+  for (; j < dim; j++) s0 += a[ao + j] * b[bo + j];
+  return s0 + s1 + s2 + s3;
+}
+
+/** out[c] = x · centre c for the k rows of `centres`, x being the row of `data` at offset o. */
+export function dotsWithCentres(data: Float32Array, o: number, centres: Float32Array, k: number, dim: number, out: Float64Array): void {
+  let c = 0;
+  for (; c + 3 < k; c += 4) {
+    const c0 = c * dim;
+    const c1 = c0 + dim;
+    const c2 = c1 + dim;
+    const c3 = c2 + dim;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let j = 0; j < dim; j++) {
+      const x = data[o + j];
+      s0 += x * centres[c0 + j];
+      s1 += x * centres[c1 + j];
+      s2 += x * centres[c2 + j];
+      s3 += x * centres[c3 + j];
+    }
+    out[c] = s0;
+    out[c + 1] = s1;
+    out[c + 2] = s2;
+    out[c + 3] = s3;
+  }
+  for (; c < k; c++) out[c] = dot(data, o, centres, c * dim, dim);
+}
+
+export interface Nearest {
+  label: number;
+  /** Squared distance to the nearest centre. */
+  best: number;
+  /** Squared distance to the second-nearest (Infinity when k = 1). */
+  second: number;
+}
+
+const scratch: Nearest = { label: 0, best: 0, second: 0 };
+
+/**
+ * The nearest and second-nearest centres of one point, by ‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c.
+ * Ties go to the lower index. The returned object is reused by the next call.
+ */
+export function searchNearest(
+  data: Float32Array,
+  o: number,
+  norm: number,
+  centres: Float32Array,
+  centreNorms: Float64Array,
+  k: number,
+  dim: number,
+  scores: Float64Array /* [k] scratch */,
+): Nearest {
+  dotsWithCentres(data, o, centres, k, dim, scores);
+  let label = 0;
+  let best = Infinity;
+  let second = Infinity;
+  for (let c = 0; c < k; c++) {
+    const distance = Math.max(0, norm + centreNorms[c] - 2 * scores[c]);
+    if (distance < best) {
+      second = best;
+      best = distance;
+      label = c;
+    } else if (distance < second) {
+      second = distance;
+    }
+  }
+  scratch.label = label;
+  scratch.best = best;
+  scratch.second = second;
+  return scratch;
+}
