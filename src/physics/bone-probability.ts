@@ -7,12 +7,15 @@ import { gaussianBlur, laplacian } from './filters.js';
  * toolkit's vtkPlusForoughiBoneSurfaceProbability (Lasso et al., PLUS, IEEE TBME 2014):
  *
  *   I      = G_σ ∗ image (normalized to [0, 1])
- *   R      = I³ + σ_r²·max(0, −∇²(G_σr ∗ image))  reflection: bright, and ridge-like (scale-normalized
- *                                             LoG at σ_r = 2σ, coarser than the speckle grain)
+ *   R      = I³ + σ_r²·max(0, −∇²(G_σr ∗ image))
+ *            reflection: bright and ridge-like (scale-normalized LoG; σ_r = 2σ, coarser than
+ *            the speckle grain, which otherwise reads as ridges inside a shadow)
  *   S(x,y) = Σ_d w(d)·I(x, y+d) / Σ_d w(d),   w(d) = 1 − exp(−(d² − 1) / (2σ_s²))
- *                                             shadow: what lies below, ignoring the echo's own tail
- *   L      = min(1, I / max_{y' > y} I(x, y'))²  last echo along the beam line (ours, see below)
+ *            shadow: the mean of what lies below, ignoring the echo's own tail
+ *   L      = min(1, I / max_{y' > y} I(x, y'))²
+ *            last echo along the beam line (ours, see below)
  *   P      = (1 − S / max S)⁵ · (R / max R)^½ · L
+ *            the exponent 5 is Foroughi's: only deep, complete shadows count
  *
  * Bone reflects most of the beam, so a true bone surface is bright with a dark shadow beneath;
  * a bright fascia line has tissue echoes beneath it, a large S, and P near zero.
@@ -52,12 +55,8 @@ export function boneParameters(edge: number): BoneParameters {
   return { smoothing: 1.5 * scale, shadowSigma: 6 * scale, shadowDepth: Math.round(90 * scale) };
 }
 
-/** Foroughi's exponent on the shadow term: only deep, complete shadows count. */
-const SHADOW_POWER = 5;
 /** The ridge (LoG) scale relative to the blur: at σ itself, speckle grains in a shadow read as ridges. */
 const RIDGE_SCALE = 2;
-/** Exponent on the last-echo term (ours): soft tissue at half the brightness of the bone below it keeps a quarter. */
-const LAST_ECHO_POWER = 2;
 
 export function boneSurfaceProbability(image: FloatImage, parameters: BoneParameters): BoneMaps {
   const { width: w, height: h } = image;
@@ -85,7 +84,9 @@ export function boneSurfaceProbability(image: FloatImage, parameters: BoneParame
     const dark = maxBelow > 0 ? Math.max(0, 1 - below[i] / maxBelow) : 0;
     shadow[i] = dark;
     const last = brightestBelow[i] > 0 ? Math.min(1, Math.max(0, blurred[i]) / brightestBelow[i]) : 1;
-    probability[i] = maxReflection > 0 ? Math.pow(dark, SHADOW_POWER) * Math.sqrt(reflection[i] / maxReflection) * Math.pow(last, LAST_ECHO_POWER) : 0;
+    const dark2 = dark * dark;
+    // (1 − S/max S)⁵ · (R/max R)^½ · L², multiplied out: Math.pow is slow on a live path.
+    probability[i] = maxReflection > 0 ? dark2 * dark2 * dark * Math.sqrt(reflection[i] / maxReflection) * last * last : 0;
   }
   return { blurred, shadow, probability };
 }
@@ -110,7 +111,7 @@ function columnMaxBelow(blurred: Float32Array, w: number, h: number): Float32Arr
  */
 function shadowBelow(blurred: Float32Array, w: number, h: number, parameters: BoneParameters): Float32Array {
   const depth = Math.max(2, parameters.shadowDepth);
-  const near = Math.min(depth, Math.ceil(4 * parameters.shadowSigma));
+  const near = Math.min(depth, Math.ceil(3 * parameters.shadowSigma));
   const g = new Float32Array(near + 1);
   let weightSum = 0;
   for (let d = 1; d <= depth; d++) {

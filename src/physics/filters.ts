@@ -9,23 +9,34 @@ export function gaussianBlur(image: FloatImage, sigma: number): FloatImage {
   for (let k = -radius; k <= radius; k++) sum += kernel[k + radius] = Math.exp(-(k * k) / (2 * sigma * sigma));
   for (let k = 0; k < kernel.length; k++) kernel[k] /= sum;
   const across = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      let acc = 0;
-      for (let k = -radius; k <= radius; k++) acc += kernel[k + radius] * image.data[row + clamp(x + k, w)];
-      across[row + x] = acc;
-    }
-  }
   const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let acc = 0;
-      for (let k = -radius; k <= radius; k++) acc += kernel[k + radius] * across[clamp(y + k, h) * w + x];
-      out[y * w + x] = acc;
-    }
-  }
+  // Each line is copied into a buffer padded with its edge values, so the inner loop has no bounds checks.
+  const padded = new Float32Array(Math.max(w, h) + 2 * radius);
+  for (let y = 0; y < h; y++) convolveLine(image.data, y * w, 1, w, kernel, padded, across);
+  for (let x = 0; x < w; x++) convolveLine(across, x, w, h, kernel, padded, out);
   return { width: w, height: h, data: out };
+}
+
+function convolveLine(
+  input: Float32Array,
+  start: number,
+  step: number,
+  length: number,
+  kernel: Float32Array,
+  padded: Float32Array,
+  output: Float32Array,
+): void {
+  const radius = (kernel.length - 1) / 2;
+  for (let p = 0; p < radius; p++) {
+    padded[p] = input[start];
+    padded[radius + length + p] = input[start + (length - 1) * step];
+  }
+  for (let p = 0; p < length; p++) padded[radius + p] = input[start + p * step];
+  for (let p = 0; p < length; p++) {
+    let acc = 0;
+    for (let k = 0; k < kernel.length; k++) acc += kernel[k] * padded[p + k];
+    output[start + p * step] = acc;
+  }
 }
 
 /** The 5-point Laplacian with replicated borders. */
