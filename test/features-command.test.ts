@@ -74,6 +74,17 @@ test('two inputs with one NAME: the second is refused instead of overwriting the
   assert.match(stderr, /output name scan is taken/);
 });
 
+test('--backend physics goes through the same command and says so in NAME.json', async () => {
+  const out = join(dir, 'physics');
+  const { code } = await run(['features', join(dir, 'scan.png'), '--backend', 'physics', '--load-size', '64', '--out', out]);
+  assert.is(code, 0);
+  const meta = JSON.parse(await readFile(join(out, 'scan.json'), 'utf8'));
+  assert.is(meta.backend, 'physics');
+  assert.equal(meta.resized, { width: 80, height: 64 });
+  const saliency = await readNpy(join(out, 'scan.saliency.npy'));
+  assert.equal(saliency.shape, meta.grid);
+});
+
 test('a layer the model does not have is a clear error', async () => {
   const { code, stderr } = await run(['features', join(dir, 'scan.png'), '--backend', 'dino', '--model', MODEL, '--out', join(dir, 'out3')]);
   assert.is(code, 1);
