@@ -120,7 +120,7 @@ test('stdin that is not a video is refused', async () => {
     await source.start();
     assert.unreachable('start() should reject');
   } catch (error) {
-    assert.match((error as Error).message, /^stdin: not a readable video stream \(.+\)$/);
+    assert.match((error as Error).message, /^stdin: not a readable video stream \(.+\); an MP4 can be piped only with its index first/);
   }
   assert.is(source.state, 'error');
 });

@@ -122,7 +122,11 @@ export function startDecoder(spec: SourceSpec, stdin?: NodeJS.ReadableStream): D
       const reason = ok
         ? undefined
         : fatal ?? (signal ? `ffmpeg was killed (${signal})` : process ? failureReason(stderrTail, spec.input) : errorMessage(error));
-      if (!known) rejectInfo(new Error(reason ?? 'ffmpeg wrote no video frames'));
+      if (!known) {
+        rejectInfo(new Error(reason ?? 'ffmpeg wrote no video frames'));
+        // Without a frame size nothing was split; let the stream end even though nobody reads it.
+        frames.resume();
+      }
       // A process that never started leaves the frame stream open; close it so `done` settles.
       if (!process) frames.end();
       resolve({ ok, signal: signal ?? undefined, reason, message: fatal });

@@ -59,15 +59,20 @@ export function parseVideoDetails(details: string): VideoStreamInfo | undefined 
 /** Words ffmpeg uses in the line that says why it gave up. */
 const FAILURE = /error|invalid|no such|not found|matches no streams|could not|cannot|can't|failed|refused|denied|unable|does not contain|unknown|timed out|not supported/i;
 
-/** The most telling line of a failed run's log, for a one-line message; `input` is not repeated in it. */
+/** Lines ffmpeg prints after the real cause, as a summary of it. */
+const AFTERMATH = /^(Conversion failed|Error while|Error marking filters|Exiting normally)/i;
+
+/**
+ * The most telling line of a failed run's log, for a one-line message: ffmpeg's own verdict on
+ * the input (`<input>: Invalid data…`, printed without the input's name here) when there is
+ * one, else the last line that names a failure.
+ */
 export function failureReason(lines: readonly string[], input?: string): string {
-  const meaningful = lines.map((line) => line.trim()).filter((line) => line && !line.startsWith('frame='));
-  for (let i = meaningful.length - 1; i >= 0; i--) {
-    // "Conversion failed!" and the like are summaries; the cause is printed before them.
-    if (FAILURE.test(meaningful[i]) && !/^(Conversion failed|Error while|Exiting normally)/i.test(meaningful[i])) {
-      const line = meaningful[i].replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, '');
-      return input && line.startsWith(`${input}: `) ? line.slice(input.length + 2) : line;
-    }
-  }
-  return meaningful.at(-1) ?? 'ffmpeg gave no reason';
+  const meaningful = lines
+    .map((line) => line.trim().replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, ''))
+    .filter((line) => line && !line.startsWith('frame='));
+  const newestFirst = meaningful.reverse();
+  const verdict = input ? newestFirst.find((line) => line.startsWith(`${input}: `)) : undefined;
+  if (verdict) return verdict.slice(input!.length + 2);
+  return newestFirst.find((line) => FAILURE.test(line) && !AFTERMATH.test(line)) ?? newestFirst[0] ?? 'ffmpeg gave no reason';
 }

@@ -22,7 +22,11 @@ const WHAT_FAILED: Record<SourceSpec['kind'], string> = {
   stdin: 'not a readable video stream',
 };
 
+/** A pipe cannot seek: the usual MP4, with its index at the end, cannot be read from one. */
+const STDIN_HINT = '; an MP4 can be piped only with its index first (ffmpeg -movflags +faststart), MPEG-TS and Matroska always can';
+
 /** The error for a source that gave no frame: names the source, what failed, and ffmpeg's reason. */
 export function openFailure(spec: SourceSpec, exit: DecoderExit, reason = exit.reason): UserError {
-  return new UserError(exit.message ?? `${describeSource(spec)}: ${WHAT_FAILED[spec.kind]} (${reason ?? 'it contains no video frames'})`);
+  const hint = spec.kind === 'stdin' ? STDIN_HINT : '';
+  return new UserError(exit.message ?? `${describeSource(spec)}: ${WHAT_FAILED[spec.kind]} (${reason ?? 'it contains no video frames'})${hint}`);
 }

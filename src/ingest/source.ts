@@ -166,7 +166,8 @@ export class FrameSource extends EventEmitter {
 
   private onFrame(run: DecoderRun, data: Uint8Array): void {
     const info = this.runInfo;
-    if (!info) return;
+    // Frames still in the pipe when stop() was called are not delivered.
+    if (!info || this.stopping) return;
     this.armStallTimer(run, this.stallTimeoutMs);
     const ptsMs = Math.max(this.ptsBaseMs + (this.runFrames * 1000) / info.fps, this.lastPtsMs + 1e-3);
     this.runFrames += 1;

@@ -29,8 +29,8 @@ export interface VideoSpec {
   codec: 'ffv1' | 'h264';
 }
 
-/** Encodes the test pattern into `path`; resolves when ffmpeg has written it. */
-export async function makeVideo(path: string, spec: VideoSpec): Promise<void> {
+/** Encodes frames (the test pattern unless `render` draws them) into `path`; resolves when ffmpeg has written it. */
+export async function makeVideo(path: string, spec: VideoSpec, render = (i: number) => patternFrame(i, spec.width, spec.height)): Promise<void> {
   const codec = spec.codec === 'ffv1'
     ? ['-c:v', 'ffv1', '-pix_fmt', 'gray']
     : ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '12', '-pix_fmt', 'yuv420p', '-g', '5'];
@@ -39,7 +39,7 @@ export async function makeVideo(path: string, spec: VideoSpec): Promise<void> {
   const child = spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
-  for (let i = 0; i < spec.frames; i++) child.stdin!.write(patternFrame(i, spec.width, spec.height));
+  for (let i = 0; i < spec.frames; i++) child.stdin!.write(render(i));
   child.stdin!.end();
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`ffmpeg could not make ${path}: ${stderr}`);

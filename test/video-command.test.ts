@@ -1,0 +1,131 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { renderPhantom, phantomDefaults } from '../fixtures/phantom.js';
+import { readGray } from '../src/io/image.js';
+import { dice } from '../src/eval/metrics.js';
+import { openVideo } from '../src/ingest/video-reader.js';
+import { parseSource } from '../src/ingest/spec.js';
+import { maskFileName, replayOutputs } from '../src/replay/replay.js';
+import { tintOverlay, OVERLAY_COLOR } from '../src/replay/overlay.js';
+import { runCli } from './helpers/cli.js';
+import { REPO_ROOT } from './helpers/env.js';
+import { makeVideo, startFfmpeg, tempDir } from './helpers/videos.js';
+
+/** `bonestream video` end to end on a small phantom clip with the physics backend (no download). */
+const dir = tempDir('bonestream-video-');
+const SIZE = 128;
+const FRAMES = 12;
+const phantom = phantomDefaults(SIZE, SIZE, 3);
+const clip = join(dir, 'phantom.mp4');
+const fast = ['--backend', 'physics', '--load-size', '128'];
+
+test.before(() => makeVideo(clip, { frames: FRAMES, width: SIZE, height: SIZE, fps: 10, codec: 'h264' }, (i) => renderPhantom(phantom, i).image.data));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function frameCount(video: string): Promise<{ frames: number; width: number; height: number }> {
+  const reader = await openVideo(parseSource(video, {}));
+  let frames = 0;
+  for await (const frame of reader.frames) frames += frame.seq === frames ? 1 : 0;
+  return { frames, width: reader.info.width, height: reader.info.height };
+}
+
+test('tintOverlay blends masked pixels toward the overlay colour and leaves the rest gray', () => {
+  const frame = { width: 2, height: 1, data: Uint8Array.from([100, 200]) };
+  const mask = { width: 2, height: 1, data: Uint8Array.from([255, 0]) };
+  const rgb = tintOverlay(frame, mask, 0.5);
+  assert.equal(Array.from(rgb.subarray(0, 3)), OVERLAY_COLOR.map((c) => Math.round((100 + c) / 2)));
+  assert.equal(Array.from(rgb.subarray(3)), [200, 200, 200]);
+  assert.throws(() => tintOverlay(frame, { width: 1, height: 1, data: new Uint8Array(1) }, 0.5), /does not match/);
+});
+
+test('replayOutputs: a folder holds everything; an .mp4 gets its masks and summary beside it', () => {
+  assert.equal(replayOutputs('/x/out'), { masksDir: '/x/out/masks', overlay: '/x/out/overlay.mp4', summary: '/x/out/summary.json' });
+  assert.equal(replayOutputs('/x/run.MP4'), { masksDir: '/x/run-masks', overlay: '/x/run.MP4', summary: '/x/run.json' });
+  assert.is(maskFileName(42), '000042.png');
+});
+
+test('every frame gets a mask on the bone, the overlay video has every frame, the summary says so', async () => {
+  const out = join(dir, 'out');
+  const { code, stderr } = await runCli(['video', clip, '--out', out, ...fast]);
+  assert.is(code, 0, stderr);
+
+  const masks = readdirSync(join(out, 'masks')).sort();
+  assert.equal(masks, Array.from({ length: FRAMES }, (_, i) => maskFileName(i)));
+  let diceSum = 0;
+  for (let i = 0; i < FRAMES; i++) {
+    const mask = await readGray(join(out, 'masks', masks[i]));
+    assert.equal([mask.width, mask.height], [SIZE, SIZE]);
+    assert.ok(mask.data.every((v) => v === 0 || v === 255), 'masks are 0/255');
+    diceSum += dice(mask, renderPhantom(phantom, i).surface);
+  }
+  assert.ok(diceSum / FRAMES > 0.5, `mean Dice against the true bone surface ${(diceSum / FRAMES).toFixed(3)}`);
+
+  assert.equal(await frameCount(join(out, 'overlay.mp4')), { frames: FRAMES, width: SIZE, height: SIZE });
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.is(summary.complete, true);
+  assert.is(summary.frames, FRAMES);
+  assert.is(summary.backend, 'physics');
+  assert.equal(summary.source, { width: SIZE, height: SIZE, fps: 10, durationMs: 1200 });
+  assert.equal(summary.settings.window, 10);
+  assert.equal(summary.perFrame.map((f: { seq: number }) => f.seq), Array.from({ length: FRAMES }, (_, i) => i));
+  assert.ok(summary.perFrame.every((f: { maskFraction: number }) => f.maskFraction > 0), 'every frame has some bone');
+  assert.ok(summary.timing.extractMsMean > 0);
+});
+
+test('stdin in, an .mp4 out, with a crop: masks and summary land beside the video', async () => {
+  const piped = join(dir, 'phantom.mkv'); // Matroska reads from a pipe; an MP4 with its index last does not
+  await new Promise((resolve) => startFfmpeg(['-i', clip, '-c', 'copy', piped]).once('exit', resolve));
+  const out = join(dir, 'cropped.mp4');
+  const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/bonestream.js'), 'video', '-', '--out', out, '--crop', '8,16,96,80', '--window', '4', ...fast], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    env: { ...process.env, BONESTREAM_NO_PROGRESS: '1' },
+  });
+  createReadStream(piped).pipe(child.stdin!);
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.is(code, 0, stderr);
+  assert.equal(await frameCount(out), { frames: FRAMES, width: 96, height: 80 });
+  assert.is(readdirSync(join(dir, 'cropped-masks')).length, FRAMES);
+  const mask = await readGray(join(dir, 'cropped-masks', maskFileName(0)));
+  assert.equal([mask.width, mask.height], [96, 80]);
+  const summary = JSON.parse(readFileSync(join(dir, 'cropped.json'), 'utf8'));
+  assert.equal([summary.input, summary.frames, summary.settings.window], ['-', FRAMES, 4]);
+});
+
+test('a corrupt or missing input fails with its name, exit 1, and writes nothing', async () => {
+  const text = join(dir, 'notes.mp4');
+  writeFileSync(text, 'not a video\n');
+  const truncated = join(dir, 'truncated.mp4');
+  writeFileSync(truncated, readFileSync(clip).subarray(0, 900));
+  const cases: Array<[string, RegExp]> = [
+    [text, /bonestream: .*notes\.mp4: not a readable video \(Invalid data found/],
+    [truncated, /bonestream: .*truncated\.mp4: not a readable video/],
+    [join(dir, 'absent.mp4'), /bonestream: .*absent\.mp4: no such file/],
+  ];
+  for (const [input, message] of cases) {
+    const out = join(dir, 'never');
+    const { code, stderr } = await runCli(['video', input, '--out', out, ...fast]);
+    assert.is(code, 1, input);
+    assert.match(stderr, message);
+    assert.not.ok(existsSync(out), `nothing written for ${input}`);
+  }
+});
+
+test('live sources and bad options are refused with the option named', async () => {
+  const live = await runCli(['video', 'udp://127.0.0.1:9', '--out', join(dir, 'x'), ...fast]);
+  assert.is(live.code, 1);
+  assert.match(live.stderr, /video reads a recorded file or stdin, not a url .*bonestream serve --source udp:\/\/127\.0\.0\.1:9/);
+  const crop = await runCli(['video', clip, '--out', join(dir, 'x'), '--crop', '100,100,64,64', ...fast]);
+  assert.is(crop.code, 1);
+  assert.match(crop.stderr, /--crop 100,100,64,64 does not fit inside .*phantom\.mp4 \(128x128\)/);
+  const opacity = await runCli(['video', clip, '--out', join(dir, 'x'), '--opacity', '2']);
+  assert.is.not(opacity.code, 0);
+  assert.match(opacity.stderr, /--opacity must be a number in 0\.\.1 \(got 2\)/);
+  assert.not.ok(existsSync(join(dir, 'x')));
+});
+
+test.run();
