@@ -3,6 +3,12 @@ import * as assert from 'uvu/assert';
 import { RollingBank, type BankOptions } from '../src/segment/bank.js';
 import { cosegment } from '../src/segment/cosegment.js';
 import { plant, partition } from './helpers/planted.js';
+import { spawnSync } from 'node:child_process';
+import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
+import { createPhysicsExtractor } from '../src/physics/extractor.js';
+import { renderPhantom, phantomDefaults } from '../fixtures/phantom.js';
+import type { GrayImage } from '../src/types.js';
+import { sharedClip, skipOrFail } from './helpers/env.js';
 
 const options: BankOptions = { window: 4, tau: 0.2, votes: 65, seed: 0, k: 3 };
 
@@ -99,6 +105,29 @@ test('update: τ and p apply at once, a smaller window drops old frames, reset e
   assert.is(bank.push(frame(8)).framesInWindow, 1);
   assert.throws(() => bank.update({ window: 0 }), /window must be a positive integer \(got 0\)/);
   assert.throws(() => new RollingBank({ ...options, k: 0 }), /k must be a positive integer or auto/);
+});
+
+/** Frames of a video at `fps`, scaled to width × height, as gray images. */
+function decodeFrames(path: string, fps: number, width: number, height: number, count: number): GrayImage[] {
+  const args = ['-v', 'error', '-i', path, '-vf', `fps=${fps},scale=${width}:${height}`, '-frames:v', String(count), '-f', 'rawvideo', '-pix_fmt', 'gray', '-'];
+  const { stdout, status, stderr } = spawnSync(ffmpegPath(), args, { maxBuffer: 1 << 28 });
+  if (status !== 0) throw new Error(`ffmpeg failed on ${path}: ${stderr}`);
+  return Array.from({ length: stdout.length / (width * height) }, (_, i) => ({ width, height, data: new Uint8Array(stdout.subarray(i * width * height, (i + 1) * width * height)) }));
+}
+
+test('real clip (physics backend): no scene change along the sweep, one at a cut to the phantom', async () => {
+  const clip = sharedClip();
+  if (!clip) return skipOrFail('the development clip ../shared/data/lowerlimb-sweep.mp4 is absent');
+  const [width, height] = [475, 406];
+  const sweep = decodeFrames(clip, 2, width, height, 24);
+  assert.is(sweep.length, 24);
+  const extractor = createPhysicsExtractor({ stride: 8, loadSize: 224 });
+  const bank = new RollingBank({ ...options, window: 10, k: 'auto' });
+  for (const [i, image] of sweep.entries()) assert.not.ok(bank.push(await extractor.extract(image)).sceneChange, `sweep frame ${i}`);
+  const phantom = renderPhantom(phantomDefaults(width, height, 3), 0).image;
+  const cut = bank.push(await extractor.extract(phantom));
+  assert.ok(cut.sceneChange);
+  assert.is(cut.framesInWindow, 1);
 });
 
 test.run();
