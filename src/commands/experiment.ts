@@ -1,9 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
-import { intInRange, numberList } from '../config.js';
+import { intInRange, numberInRange, numberList } from '../config.js';
+import { addFitEveryOption } from './cosegment.js';
 import { openExtractor } from '../backend.js';
-import type { CosegmentOptions } from '../segment/cosegment.js';
+import type { ScoreOptions } from '../eval/score.js';
 import type { Extractor } from '../types.js';
 import { loadLabelledImages } from '../eval/dataset.js';
 import { extractAll } from '../eval/extract.js';
@@ -20,6 +21,7 @@ import { log } from '../util/log.js';
 
 interface CommonOptions extends BackendOptions, SegmentOptions {
   fitEvery: number;
+  tolerance: number;
   out: string;
 }
 
@@ -88,8 +90,8 @@ export function register(program: Command): void {
 
 /** Backend, co-segmentation and output options, the same on every experiment. */
 function common(command: Command): Command {
-  addSegmentOptions(addBackendOptions(command))
-    .option('--fit-every <n>', 'fit k-means on every n-th descriptor, then assign all (the reference uses 100)', intInRange('--fit-every', 1, 10000), 1)
+  addFitEveryOption(addSegmentOptions(addBackendOptions(command)))
+    .option('--tolerance <px>', 'bone-surface tolerance of the surface precision/recall in results.json, in pixels (10 px ≈ 2 mm at 0.2 mm/px)', numberInRange('--tolerance', 0, 10_000), 10)
     .requiredOption('--out <dir>', 'output directory (created when missing)');
   return command;
 }
@@ -103,8 +105,8 @@ function integerList(name: string, min: number, max: number) {
   };
 }
 
-function segmentOptions(flags: CommonOptions): CosegmentOptions {
-  return { k: flags.k, tau: flags.tau, votes: flags.votes, seed: flags.seed, fitEvery: flags.fitEvery };
+function segmentOptions(flags: CommonOptions): ScoreOptions {
+  return { k: flags.k, tau: flags.tau, votes: flags.votes, seed: flags.seed, fitEvery: flags.fitEvery, surfaceTolerancePx: flags.tolerance };
 }
 
 /** Opens the backend, runs the experiment, writes its report and prints its main table. */
@@ -153,7 +155,7 @@ async function sameDomain(flags: SameDomainFlags): Promise<void> {
     const options = { sizes: flags.sizes, repeats: flags.repeats, seed: flags.seed, segment: segmentOptions(flags) };
     let run;
     try {
-      run = runSameDomain(images, options, () => progress.increment());
+      run = await runSameDomain(images, options, () => progress.increment());
     } finally {
       progress.stop();
     }
@@ -174,7 +176,7 @@ async function crossDomain(flags: CrossDomainFlags): Promise<void> {
     const options = { pairs: flags.pairs, seed: flags.seed, segment: segmentOptions(flags) };
     let run;
     try {
-      run = runCrossDomain({ label: flags.nameA, images: a }, { label: flags.nameB, images: b }, options, () => progress.increment());
+      run = await runCrossDomain({ label: flags.nameA, images: a }, { label: flags.nameB, images: b }, options, () => progress.increment());
     } finally {
       progress.stop();
     }

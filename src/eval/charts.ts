@@ -60,7 +60,7 @@ export async function scoreLineChart(points: ScorePoint[], options: ChartOptions
 /** Mean ± std per category, bars grouped side by side by series. */
 export async function scoreBarChart(points: ScorePoint[], options: ChartOptions): Promise<string> {
   const x = { field: 'x', type: 'nominal' as const, title: options.xTitle, sort: null, axis: { labelAngle: 0 } };
-  const xOffset = { field: 'series', type: 'nominal' as const };
+  const xOffset = { field: 'series', type: 'nominal' as const, scale: { domain: seriesOrder(points) } };
   return renderVegaLite({
     ...SIZE,
     title: options.title,
@@ -95,8 +95,12 @@ function whiskerLow(options: ChartOptions) {
 }
 
 /** Series keep the order in which they first appear in the data (not alphabetical). */
+function seriesOrder(points: ScorePoint[]): string[] {
+  return [...new Set(points.map((p) => p.series))];
+}
+
 function seriesColor(points: ScorePoint[]) {
-  return { field: 'series', type: 'nominal' as const, title: null, scale: { domain: [...new Set(points.map((p) => p.series))] } };
+  return { field: 'series', type: 'nominal' as const, title: null, scale: { domain: seriesOrder(points) }, legend: { labelLimit: 320 } };
 }
 
 function referenceLayers(options: ChartOptions, color: ReturnType<typeof seriesColor>) {

@@ -1,7 +1,6 @@
-import type { CosegmentOptions } from '../segment/cosegment.js';
 import { drawPairs, drawSets } from './sampling.js';
 import { seededRandom } from '../segment/random.js';
-import { segmentAndScore, type ImageScore, type SetOutcome } from './score.js';
+import { segmentAndScore, type ImageScore, type ScoreOptions, type SetOutcome } from './score.js';
 import type { ScoredImage } from './same-domain.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreBarChart } from './charts.js';
@@ -25,7 +24,7 @@ export interface CrossDomainOptions {
   /** Pairs drawn per kind (A–B, A–A, B–B); fewer when fewer distinct pairs exist. */
   pairs: number;
   seed: number;
-  segment: CosegmentOptions;
+  segment: ScoreOptions;
 }
 
 export interface PairResult {
@@ -78,25 +77,30 @@ export function plannedPairs(a: number, b: number, options: Pick<CrossDomainOpti
   };
 }
 
-export function runCrossDomain(
+export async function runCrossDomain(
   a: Domain,
   b: Domain,
   options: CrossDomainOptions,
   onPair: () => void = () => {},
-): { result: CrossDomainResult; example?: PairExample } {
+): Promise<{ result: CrossDomainResult; example?: PairExample }> {
   if (a.label === b.label) throw new Error(`the two domains need different labels (both are "${a.label}")`);
   const plan = plannedPairs(a.images.length, b.images.length, options);
   let example: PairExample | undefined;
-  const segmentPair = (first: ScoredImage, second: ScoredImage): PairResult => {
-    const outcome = segmentAndScore([first, second], options.segment);
+  const segmentPair = async (first: ScoredImage, second: ScoredImage): Promise<PairResult> => {
+    const outcome = await segmentAndScore([first, second], options.segment);
     example ??= { members: [first, second], outcome };
     onPair();
     return { images: [first.name, second.name], k: outcome.k, salient: outcome.salient, scores: [outcome.scores[0], outcome.scores[1]] };
   };
-  const crossPairs = plan.cross.map(([i, j]) => segmentPair(a.images[i], b.images[j]));
+  const segmentAll = async (domainA: Domain, domainB: Domain, pairs: Array<[number, number]>) => {
+    const results: PairResult[] = [];
+    for (const [i, j] of pairs) results.push(await segmentPair(domainA.images[i], domainB.images[j]));
+    return results;
+  };
+  const crossPairs = await segmentAll(a, b, plan.cross);
   const samePairs = {
-    [a.label]: plan.sameA.map(([i, j]) => segmentPair(a.images[i], a.images[j])),
-    [b.label]: plan.sameB.map(([i, j]) => segmentPair(b.images[i], b.images[j])),
+    [a.label]: await segmentAll(a, a, plan.sameA),
+    [b.label]: await segmentAll(b, b, plan.sameB),
   };
   // Scores by domain: in a cross pair the first image is from A, the second from B.
   const crossScores = {

@@ -1,8 +1,7 @@
-import type { CosegmentOptions } from '../segment/cosegment.js';
 import type { Extractor, Features, GrayImage } from '../types.js';
 import type { LabelledImage } from './dataset.js';
 import { extractAll } from './extract.js';
-import { segmentAndScore, type ImageScore } from './score.js';
+import { segmentAndScore, type ImageScore, type ScoreOptions } from './score.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreLineChart } from './charts.js';
 import { overlayPng, grayPng, gridRgbPng, heatRgb } from './picture.js';
@@ -23,7 +22,7 @@ export interface NoiseOptions {
   eps: number[];
   /** Image i gets the noise draw seed + i, the same draw at every ε (only its scale changes). */
   seed: number;
-  segment: CosegmentOptions;
+  segment: ScoreOptions;
   /** How many images the report shows at every ε. */
   show: number;
 }
@@ -68,7 +67,7 @@ export async function runNoise(
   const examples: NoiseExample[] = [];
   for (const eps of options.eps) {
     const features = eps === 0 ? clean : await extractAll(extractor, images, `features ε = ${eps}`, { eps, noiseSeed });
-    const outcome = segmentAndScore(
+    const outcome = await segmentAndScore(
       images.map((item, i) => ({ ...item, features: features[i] })),
       options.segment,
     );

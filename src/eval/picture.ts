@@ -47,7 +47,7 @@ export function heatRgb(values: Float32Array /* [rows * cols] */): Uint8Array /*
 
 /** A gray image as PNG, scaled to `width` (aspect kept) or to exactly width × height. */
 export async function grayPng(image: GrayImage, width = image.width, height?: number): Promise<Buffer> {
-  return rawGray(image).resize({ width, height, fit: 'fill' }).png().toBuffer();
+  return rawGray(image).resize(height === undefined ? { width } : { width, height, fit: 'fill' }).png().toBuffer();
 }
 
 /**

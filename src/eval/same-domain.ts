@@ -1,8 +1,6 @@
-import type { CosegmentOptions } from '../segment/cosegment.js';
-import type { Features, GrayImage } from '../types.js';
 import { drawSets } from './sampling.js';
 import { seededRandom } from '../segment/random.js';
-import { segmentAndScore, type ImageScore, type SetOutcome } from './score.js';
+import { segmentAndScore, type ImageScore, type ScoreOptions, type SetMember, type SetOutcome } from './score.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreLineChart } from './charts.js';
 import { overlayFigures } from './figures.js';
@@ -17,12 +15,7 @@ import { setupLines, type ExperimentSetup } from './setup.js';
  */
 
 /** An image with its reference mask and its extracted features. */
-export interface ScoredImage {
-  name: string;
-  image: GrayImage;
-  truth: GrayImage;
-  features: Features;
-}
+export type ScoredImage = SetMember;
 
 export interface SameDomainOptions {
   sizes: number[];
@@ -30,7 +23,7 @@ export interface SameDomainOptions {
   repeats: number;
   /** Seeds the choice of sets; the co-segmentation has its own seed in `segment`. */
   seed: number;
-  segment: CosegmentOptions;
+  segment: ScoreOptions;
 }
 
 export interface SetResult {
@@ -66,11 +59,11 @@ export interface SetExample {
  * Sets of one size come from a generator seeded by (seed, size), so adding a size to the
  * list does not change the sets drawn for the others.
  */
-export function runSameDomain(
+export async function runSameDomain(
   images: ScoredImage[],
   options: SameDomainOptions,
   onSet: () => void = () => {},
-): { result: SameDomainResult; examples: SetExample[] } {
+): Promise<{ result: SameDomainResult; examples: SetExample[] }> {
   const result: SameDomainResult = { images: images.map((i) => i.name), sizes: [], skipped: [] };
   const examples: SetExample[] = [];
   for (const size of options.sizes) {
@@ -81,7 +74,7 @@ export function runSameDomain(
     }
     const sets: SetResult[] = [];
     for (const indices of plannedSets(images.length, size, options)) {
-      const outcome = segmentAndScore(indices.map((i) => images[i]), options.segment);
+      const outcome = await segmentAndScore(indices.map((i) => images[i]), options.segment);
       if (sets.length === 0) examples.push({ size, indices, outcome });
       sets.push({ images: indices.map((i) => images[i].name), k: outcome.k, salient: outcome.salient, scores: outcome.scores });
       onSet();
