@@ -1,16 +1,8 @@
 /**
- * A small seeded generator (mulberry32): k-means++ must pick the same seeds for the same
- * `--seed`, so co-segmentation runs are repeatable.
+ * The seeded generator of co-segmentation: k-means++ must pick the same seeds for the same
+ * `--seed`, so runs are repeatable. It is the project's one mulberry32 (kept with the
+ * phantom's and the noise's generators).
  */
 export type Random = () => number; // uniform in [0, 1)
 
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seededRandom } from '../physics/random.js';
