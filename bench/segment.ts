@@ -13,7 +13,7 @@ import { DEFAULTS } from '../src/config.js';
 const DIM = 384;
 
 /** Six tissue-like clusters in horizontal bands that drift with `shift`, descriptors with noise. */
-export function syntheticFeatures(rows: number, cols: number, stride: number, seed: number, shift = 0): Features {
+function syntheticFeatures(rows: number, cols: number, stride: number, seed: number, shift = 0): Features {
   const random = seededRandom(seed);
   const axes = Array.from({ length: 6 }, (_, c) => {
     const r = seededRandom(1000 + c);
