@@ -169,7 +169,8 @@ function inputOptions(spec: SourceSpec): string[] {
 }
 
 function outputOptions(spec: SourceSpec): string[] {
-  const options = ['-map', '0:v:0', '-an', '-sn', '-dn'];
+  // passthrough: every decoded frame exactly once, none duplicated or dropped to force a constant rate.
+  const options = ['-map', '0:v:0', '-an', '-sn', '-dn', '-vsync', 'passthrough'];
   if (spec.crop) {
     const { x, y, width, height } = spec.crop;
     options.push('-vf', `crop=${width}:${height}:${x}:${y}`);
