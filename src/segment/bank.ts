@@ -1,6 +1,6 @@
 import type { Features, GrayImage } from '../types.js';
 import { assign, ClusterSums, lloydStep } from './kmeans.js';
-import { normalizeRows, type Points } from './points.js';
+import { normalizeRows, stackRows, type Points } from './points.js';
 import type { Bounds } from './hamerly.js';
 import { clusterPoints } from './elbow.js';
 import { voteOnLabels } from './cosegment.js';
@@ -54,8 +54,12 @@ interface Frame {
 }
 
 function validate(options: BankOptions): BankOptions {
-  if (!Number.isInteger(options.window) || options.window < 1) throw new RangeError(`window must be a positive integer (got ${options.window})`);
-  if (options.k !== 'auto' && (!Number.isInteger(options.k) || options.k < 1)) throw new RangeError(`k must be a positive integer or auto (got ${options.k})`);
+  const { window, k, tau, votes, seed } = options;
+  if (!Number.isInteger(window) || window < 1) throw new RangeError(`window must be a positive integer (got ${window})`);
+  if (k !== 'auto' && (!Number.isInteger(k) || k < 1)) throw new RangeError(`k must be a positive integer or auto (got ${k})`);
+  if (!(tau >= 0 && tau <= 1)) throw new RangeError(`tau must be in 0..1 (got ${tau})`);
+  if (!(votes >= 0 && votes <= 100)) throw new RangeError(`votes must be a percentage in 0..100 (got ${votes})`);
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer (got ${seed})`);
   return { ...options };
 }
 
@@ -166,7 +170,7 @@ export class RollingBank {
    * identities of the nearest old ones, then every frame is labelled afresh.
    */
   private chooseK(): void {
-    const points = stack(this.frames);
+    const points = stackRows(this.frames.map((f) => f.descriptors), this.frames[0].features.dim);
     const fitEvery = Math.max(1, Math.ceil(points.n / ELBOW_SAMPLE));
     const k = this.current.k === 'auto' ? 'auto' : Math.min(this.current.k, Math.ceil(points.n / fitEvery));
     const fit = clusterPoints(points, { k, seed: this.current.seed, fitEvery, maxIterations: ELBOW_ITERATIONS, sampleOnly: true });
@@ -189,15 +193,4 @@ export class RollingBank {
 
 function framePoints(frame: Frame): Points {
   return { data: frame.descriptors, n: frame.features.grid[0] * frame.features.grid[1], dim: frame.features.dim };
-}
-
-function stack(frames: Frame[]): Points {
-  const dim = frames[0].features.dim;
-  const data = new Float32Array(frames.reduce((sum, f) => sum + f.descriptors.length, 0));
-  let offset = 0;
-  for (const f of frames) {
-    data.set(f.descriptors, offset);
-    offset += f.descriptors.length;
-  }
-  return { data, n: data.length / dim, dim };
 }

@@ -1,6 +1,6 @@
 import type { Features } from '../types.js';
 import { UserError } from '../util/errors.js';
-import { normalizeRows, type Points } from './points.js';
+import { normalizeRows, stackRows, type Points } from './points.js';
 import { clusterPoints } from './elbow.js';
 import { clusterSaliency, patchMaskOf, vote } from './vote.js';
 
@@ -42,16 +42,9 @@ export function checkFeatures(features: Features[]): void {
  * reference normalizes again before k-means; for unit-length input this changes nothing).
  */
 export function stackDescriptors(features: Features[]): Points {
-  const dim = features[0].dim;
-  const n = features.reduce((sum, f) => sum + f.grid[0] * f.grid[1], 0);
-  const data = new Float32Array(n * dim);
-  let offset = 0;
-  for (const f of features) {
-    data.set(f.descriptors, offset);
-    offset += f.descriptors.length;
-  }
-  normalizeRows(data, dim);
-  return { data, n, dim };
+  const points = stackRows(features.map((f) => f.descriptors), features[0].dim);
+  normalizeRows(points.data, points.dim);
+  return points;
 }
 
 /** Splits labels of the stacked descriptors back into one array per image. */

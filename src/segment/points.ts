@@ -5,6 +5,17 @@ export interface Points {
   dim: number;
 }
 
+/** Rows of several arrays (one per image or frame) stacked into one matrix. */
+export function stackRows(parts: Float32Array[] /* each [n_i, dim] */, dim: number): Points {
+  const data = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    data.set(part, offset);
+    offset += part.length;
+  }
+  return { data, n: data.length / dim, dim };
+}
+
 /** Every `every`-th point (the reference fits k-means on every 100th descriptor). */
 export function subsample(points: Points, every: number): Points {
   if (every <= 1) return points;
