@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plant } from './helpers/planted.js';
@@ -13,6 +13,8 @@ import { runNoise, meanCosine } from '../src/eval/noise.js';
 import { writeReport } from '../src/eval/report.js';
 import type { ExperimentSetup } from '../src/eval/setup.js';
 import type { Extractor, Features, GrayImage } from '../src/types.js';
+import { main } from '../src/cli.js';
+import { writeGrayPng } from '../src/io/image.js';
 
 /*
  * Planted scenes on a 4×4 patch grid (stride 8, patch 8, 32×32 pixels, so every patch owns
@@ -291,6 +293,136 @@ test('meanCosine: 1 for identical descriptors, rejects different grids', () => {
   close(meanCosine(f, f), 1, 'self');
   const g = plant({ grid: [2, 2], cluster: () => 0, saliency: () => 0 });
   assert.throws(() => meanCosine(f, g), /grids differ/);
+});
+
+/* The commands end to end, on the physics backend and small generated scans. */
+
+/** A 64×64 scan: speckle, a bright band (the "bone") at rows top..top+3, shadow beneath. */
+function scan(top: number, seed: number): { image: GrayImage; truth: GrayImage } {
+  const random = seededRandom(seed);
+  const image = new Uint8Array(64 * 64);
+  const truth = new Uint8Array(64 * 64);
+  for (let y = 0; y < 64; y++) {
+    for (let x = 0; x < 64; x++) {
+      const bone = y >= top && y < top + 4 && x >= 12 && x < 52;
+      const shadow = y >= top + 4 && x >= 12 && x < 52;
+      image[y * 64 + x] = bone ? 230 : shadow ? 10 + 10 * random() : 60 + 60 * random();
+      truth[y * 64 + x] = bone ? 255 : 0;
+    }
+  }
+  return { image: { width: 64, height: 64, data: image }, truth: { width: 64, height: 64, data: truth } };
+}
+
+async function writeDomain(root: string, name: string, tops: number[]): Promise<{ images: string; labels: string }> {
+  const images = join(root, name, 'images');
+  const labels = join(root, name, 'labels');
+  await mkdir(images, { recursive: true });
+  await mkdir(labels, { recursive: true });
+  for (const [i, top] of tops.entries()) {
+    const { image, truth } = scan(top, 100 * i + top);
+    await writeGrayPng(join(images, `s${i}.png`), image);
+    await writeGrayPng(join(labels, `s${i}.png`), truth);
+  }
+  return { images, labels };
+}
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const streams = { stdout: process.stdout, stderr: process.stderr };
+  const captured = { stdout: '', stderr: '' };
+  const writes = { stdout: streams.stdout.write, stderr: streams.stderr.write };
+  for (const key of ['stdout', 'stderr'] as const) {
+    streams[key].write = ((chunk: string | Uint8Array) => {
+      captured[key] += chunk.toString();
+      return true;
+    }) as typeof process.stdout.write;
+  }
+  try {
+    const code = await main(['node', 'bonestream', ...args]);
+    return { code, ...captured };
+  } finally {
+    streams.stdout.write = writes.stdout;
+    streams.stderr.write = writes.stderr;
+    process.exitCode = undefined;
+  }
+}
+
+const FAST = ['--backend', 'physics', '--load-size', '64', '--k', '3'];
+
+test('bonestream experiment same-domain / cross-domain / noise: tables match results.json, reports written', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'bonestream-experiment-'));
+  try {
+    const a = await writeDomain(root, 'a', [20, 24, 28, 32]);
+    const b = await writeDomain(root, 'b', [36, 40, 44]);
+
+    const same = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,3,9', '--repeats', '2', ...FAST, '--out', join(root, 'same')]);
+    assert.is(same.code, 0, same.stderr);
+    assert.match(same.stderr, /sets of 9 skipped: only 4 labelled images/);
+    const sameJson = JSON.parse(await readFile(join(root, 'same', 'results.json'), 'utf8'));
+    assert.is(sameJson.setup.backend, 'physics');
+    assert.equal(sameJson.sizes.map((s: { size: number }) => s.size), [2, 3]);
+    assert.equal(sameJson.skipped.map((s: { size: number }) => s.size), [9]);
+    const sameMd = await readFile(join(root, 'same', 'results.md'), 'utf8');
+    for (const size of sameJson.sizes) {
+      const scores = size.sets.flatMap((s: { scores: Array<{ dice: number; iou: number }> }) => s.scores);
+      const dice = meanStd(scores.map((s: { dice: number }) => s.dice));
+      const iou = meanStd(scores.map((s: { iou: number }) => s.iou));
+      const cells = `${dice.mean.toFixed(3)} ± ${dice.std.toFixed(3)} | ${iou.mean.toFixed(3)} ± ${iou.std.toFixed(3)}`;
+      assert.ok(sameMd.includes(`| ${size.size} | 2 | ${2 * size.size} | ${cells} |`), `no row for size ${size.size}: ${cells}`);
+      assert.ok(same.stdout.includes(`${dice.mean.toFixed(3)} ± ${dice.std.toFixed(3)}`));
+    }
+    const sameHtml = await readFile(join(root, 'same', 'report.html'), 'utf8');
+    assert.is((sameHtml.match(/aria-roledescription="point"/g) ?? []).length, 4);
+
+    const cross = await cli(['experiment', 'cross-domain', '--a', a.images, '--labels-a', a.labels, '--b', b.images, '--labels-b', b.labels, '--name-a', 'near', '--name-b', 'deep', '--pairs', '3', ...FAST, '--out', join(root, 'cross')]);
+    assert.is(cross.code, 0, cross.stderr);
+    const crossJson = JSON.parse(await readFile(join(root, 'cross', 'results.json'), 'utf8'));
+    assert.is(crossJson.crossPairs.length, 3);
+    assert.equal(Object.keys(crossJson.samePairs), ['near', 'deep']);
+    assert.is(crossJson.samePairs.deep.length, 3);
+    const crossMd = await readFile(join(root, 'cross', 'results.md'), 'utf8');
+    for (const s of crossJson.summary) {
+      assert.ok(crossMd.includes(`| ${s.domain} | 3 | ${s.same.dice.mean.toFixed(3)} ± ${s.same.dice.std.toFixed(3)} |`));
+    }
+
+    const noise = await cli(['experiment', 'noise', '--images', b.images, '--labels', b.labels, '--eps', '0,1.5', '--show', '1', ...FAST, '--out', join(root, 'noise')]);
+    assert.is(noise.code, 0, noise.stderr);
+    const noiseJson = JSON.parse(await readFile(join(root, 'noise', 'results.json'), 'utf8'));
+    assert.equal(noiseJson.levels.map((l: { eps: number }) => l.eps), [0, 1.5]);
+    assert.is(noiseJson.levels[0].similarity.mean, 1);
+    const noiseHtml = await readFile(join(root, 'noise', 'report.html'), 'utf8');
+    assert.is((noiseHtml.match(/src="data:image\/png;base64,/g) ?? []).length, 2 * 4);
+    assert.is((await readdir(join(root, 'noise', 'figures'))).length, 2 * 4);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('bonestream experiment: bad input is refused with the option and value', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'bonestream-experiment-bad-'));
+  try {
+    const a = await writeDomain(root, 'a', [20, 30]);
+    const out = join(root, 'out');
+    const tooBig = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '3,5', ...FAST, '--out', out]);
+    assert.is(tooBig.code, 1);
+    assert.match(tooBig.stderr, /--sizes 3,5: every size is larger than the 2 labelled images/);
+    const noLabels = await cli(['experiment', 'noise', '--images', a.images, '--labels', join(root, 'absent'), ...FAST, '--out', out]);
+    assert.is(noLabels.code, 1);
+    assert.match(noLabels.stderr, /--labels .*absent: not a directory/);
+    await writeGrayPng(join(a.labels, 's1.png'), { width: 8, height: 8, data: new Uint8Array(64) });
+    const mismatch = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, ...FAST, '--out', out]);
+    assert.is(mismatch.code, 1);
+    assert.match(mismatch.stderr, /s1\.png is 8×8 but its image .*s1\.png is 64×64/);
+    const sameName = await cli(['experiment', 'cross-domain', '--a', a.images, '--b', a.images, '--labels-a', a.labels, '--labels-b', a.labels, '--name-a', 'x', '--name-b', 'x', '--out', out]);
+    assert.is(sameName.code, 1);
+    assert.match(sameName.stderr, /--name-a and --name-b must differ/);
+    const badSizes = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,0', '--out', out]);
+    assert.is(badSizes.code, 1);
+    assert.match(badSizes.stderr, /--sizes must be an integer in 1\.\.1000 \(got 0\)/);
+    const twice = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,2', '--out', out]);
+    assert.match(twice.stderr, /--sizes lists a value twice/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });
 
 test.run();

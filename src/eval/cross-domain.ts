@@ -197,7 +197,7 @@ export async function crossDomainReport(
         notes: ['Mean over the pairs the image was in (count in parentheses); Δ = cross − same.'],
         table: { columns: ['domain', 'image', 'same Dice', 'cross Dice', 'Δ Dice', 'same IoU', 'cross IoU'], rows: perImageRows },
       },
-      ...(gallery ? [{ heading: 'Overlays', notes: ['Red: predicted bone. Green outline: reference mask.'], gallery }] : []),
+      ...(gallery ? [{ heading: 'Overlays', notes: ['Orange: predicted bone. Green outline: reference mask.'], gallery }] : []),
     ],
   };
 }

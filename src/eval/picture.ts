@@ -1,6 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
 import { scheme } from 'vega';
 import type { GrayImage } from '../types.js';
+import { overlayPng as tintedOverlay } from '../segment/overlay.js';
 
 /** Pictures for reports and `viz`: patch grids upsampled for viewing, overlays, tile grids. */
 
@@ -51,30 +52,23 @@ export async function grayPng(image: GrayImage, width = image.width, height?: nu
 }
 
 /**
- * The image in gray with the predicted bone tinted red and, when given, the reference mask's
- * outline in green; scaled to `width` (aspect kept). Masks are 0/255 at the image's size.
+ * The image with the predicted bone tinted as `bonestream segment` tints it and, when given,
+ * the reference mask's outline in green; scaled to `width` (aspect kept). Masks are 0/255
+ * at the image's size.
  */
 export async function overlayPng(image: GrayImage, mask: GrayImage, truth?: GrayImage, width = 160): Promise<Buffer> {
-  const { width: w, height: h } = image;
-  const rgb = new Uint8Array(w * h * 3);
-  for (let i = 0; i < w * h; i++) {
-    const g = image.data[i];
-    const bone = mask.data[i] !== 0;
-    rgb[i * 3] = bone ? Math.round(0.55 * g + 0.45 * 255) : g;
-    rgb[i * 3 + 1] = bone ? Math.round(0.55 * g) : g;
-    rgb[i * 3 + 2] = bone ? Math.round(0.55 * g) : g;
-  }
+  let picture = sharp(await tintedOverlay(image, mask));
   if (truth) {
+    const { width: w, height: h } = truth;
+    const outline = Buffer.alloc(w * h * 4);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
-        if (isEdge(truth, x, y)) rgb.set([40, 230, 60], (y * w + x) * 3);
+        if (isEdge(truth, x, y)) outline.set([40, 230, 60, 255], (y * w + x) * 4);
       }
     }
+    picture = sharp(await picture.composite([{ input: outline, raw: { width: w, height: h, channels: 4 } }]).png().toBuffer());
   }
-  return sharp(Buffer.from(rgb.buffer), { raw: { width: w, height: h, channels: 3 } })
-    .resize({ width })
-    .png()
-    .toBuffer();
+  return picture.resize({ width }).png().toBuffer();
 }
 
 /** A foreground pixel with a background (or out-of-image) 4-neighbour. */

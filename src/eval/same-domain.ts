@@ -158,7 +158,7 @@ export async function sameDomainReport(
         table: { columns: ['images per set', 'sets', 'images scored', 'Dice', 'IoU'], rows },
         charts,
       },
-      { heading: 'Overlays', notes: ['Red: predicted bone. Green outline: reference mask.'], gallery },
+      { heading: 'Overlays', notes: ['Orange: predicted bone. Green outline: reference mask.'], gallery },
     ],
   };
 }
