@@ -88,8 +88,6 @@ async function serve(options: ServeOptions): Promise<void> {
     tls: await readTls(options.tlsCert, options.tlsKey),
     allowOrigins: options.allowOrigin,
   });
-  const health = server.health();
-  log.info(`serving ${source.input} with backend ${health.backend}${health.backend === 'physics' ? ' (embedded physics model, not the ViT)' : ` (${health.model})`}`);
   process.stdout.write(`bonestream: open ${server.url}${token ? '?token=<your token>' : ''}\n`);
   if (!isLoopback(options.host)) log.warn(`listening on ${options.host}: reachable from other machines, token required`);
   await untilSignal(server);

@@ -104,10 +104,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const backend = await inference.start();
   log.info(`backend: ${backend.backend}${backend.backend === 'physics' ? ' (embedded physics model, not the ViT)' : ` (${backend.model})`}`);
 
-  // Not awaited: a live source may take long to deliver its first frame (or never, when it is
-  // missing or broken); the service runs meanwhile and reports the source's state.
-  source.start().catch((error) => log.error(`source ${options.source.input}: ${errorMessage(error)}`));
-
   const settings = (): Settings => {
     const bank = inference.bankOptions;
     return { stride: options.backend.stride, loadSize: options.backend.loadSize, window: bank.window, tau: bank.tau, votes: bank.votes };
@@ -220,7 +216,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   source.on('state', (state: SourceState, detail?: string) => {
     sourceDetail = detail;
     metrics.setSourceState(state);
-    (state === 'running' ? log.info : log.warn)(`source: ${state}${detail ? ` (${detail})` : ''}`);
+    (state === 'error' || state === 'stalled' || state === 'restarting' ? log.warn : log.info)(`source: ${state}${detail ? ` (${detail})` : ''}`);
     hub.broadcastText(status());
   });
   source.on('error', (error: Error) => log.error(`source: ${error.message}`));
@@ -292,7 +288,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const httpServer = await createHttpServer(options.tls, limits.maxHeaderBytes, onRequest).catch(async (error) => {
-    await Promise.all([source.stop(), inference.stop()]);
+    await inference.stop();
     throw error;
   });
   httpServer.headersTimeout = limits.headersTimeoutMs;
@@ -331,10 +327,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     httpServer.listen(options.port ?? DEFAULTS.port, host, resolve);
   }).catch(async (error) => {
-    await Promise.all([source.stop(), inference.stop()]);
+    await inference.stop();
     throw error;
   });
   const port = (httpServer.address() as AddressInfo).port;
+  // The source starts last, when nothing else can fail. Not awaited: a live source may take
+  // long to deliver its first frame (or never, when it is missing or broken); the service
+  // runs meanwhile and reports the source's state.
+  source.start().catch((error) => log.error(`source ${options.source.input}: ${errorMessage(error)}`));
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
 
   let closing: Promise<void> | undefined;
