@@ -85,6 +85,12 @@ test('--backend physics goes through the same command and says so in NAME.json',
   assert.equal(saliency.shape, meta.grid);
 });
 
+test('an --out that cannot be a directory is refused before any work', async () => {
+  const { code, stderr } = await run(['features', join(dir, 'scan.png'), '--backend', 'dino', '--model', MODEL, '--layer', '2', '--out', join(dir, 'broken.png', 'x')]);
+  assert.is(code, 1);
+  assert.match(stderr, /--out .*broken\.png\/x: cannot create the output directory/);
+});
+
 test('a layer the model does not have is a clear error', async () => {
   const { code, stderr } = await run(['features', join(dir, 'scan.png'), '--backend', 'dino', '--model', MODEL, '--out', join(dir, 'out3')]);
   assert.is(code, 1);

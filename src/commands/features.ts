@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
 import { openExtractor } from '../backend.js';
 import { readGray } from '../io/image.js';
 import { writeFeaturesFiles } from '../io/features-files.js';
 import { createProgress } from '../util/progress.js';
-import { errorMessage } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 
 interface FeaturesOptions extends BackendOptions {
@@ -30,6 +31,9 @@ function stem(path: string): string {
 }
 
 async function runFeatures(images: string[], options: FeaturesOptions): Promise<void> {
+  await mkdir(options.out, { recursive: true }).catch((error) => {
+    throw new UserError(`--out ${options.out}: cannot create the output directory (${errorMessage(error)})`);
+  });
   const extractor = await openExtractor(backendRequest(options));
   const about = {
     loadSize: options.loadSize,
