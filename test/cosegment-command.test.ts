@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFeaturesFiles, readFeaturesFiles } from '../src/io/features-files.js';
 import { writeNpy } from '../src/io/npy.js';
-import { readGray } from '../src/io/image.js';
 import { plant } from './helpers/planted.js';
 import { runCli } from './helpers/cli.js';
+import { renderPhantom, phantomDefaults, stillOptions } from '../fixtures/phantom.js';
+import { readGray, writeGrayPng } from '../src/io/image.js';
 
 let root = '';
 const about = { loadSize: 48, layer: 11, facet: 'key', model: 'planted', backend: 'physics' };
@@ -109,6 +110,29 @@ test('option values are checked and named', async () => {
   assert.match(badTau.stderr, /--tau must be a number in 0\.\.1 \(got 2\)/);
   const badFit = await runCli(['cosegment', dir, '--fit-every', '0', '--out', join(root, 'x')]);
   assert.match(badFit.stderr, /--fit-every must be an integer in 1\.\.1000000 \(got 0\)/);
+});
+
+test('features → cosegment gives the masks that segment gives in one go', async () => {
+  const images: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const path = join(root, `still-${i}.png`);
+    await writeGrayPng(path, renderPhantom(stillOptions(phantomDefaults(128, 96, 5), i), 0).image);
+    images.push(path);
+  }
+  const features = await runCli(['features', ...images, '--backend', 'physics', '--load-size', '96', '--out', join(root, 'still-features')]);
+  assert.is(features.code, 0, features.stderr);
+  const twoSteps = await runCli(['cosegment', join(root, 'still-features'), '--out', join(root, 'still-cosegment')]);
+  assert.is(twoSteps.code, 0, twoSteps.stderr);
+  const oneStep = await runCli(['segment', ...images, '--backend', 'physics', '--load-size', '96', '--out', join(root, 'still-segment')]);
+  assert.is(oneStep.code, 0, oneStep.stderr);
+  let bone = 0;
+  for (let i = 0; i < 3; i++) {
+    const a = await readGray(join(root, 'still-cosegment', `still-${i}.mask.png`));
+    const b = await readGray(join(root, 'still-segment', `still-${i}.mask.png`));
+    assert.equal(Array.from(a.data), Array.from(b.data), `still-${i}`);
+    bone += a.data.filter((v) => v === 255).length;
+  }
+  assert.ok(bone > 0, 'some bone is found');
 });
 
 test.run();
