@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameSource, parseSource, type Frame, type SourceState } from '../src/ingest/source.js';
 import { StreamLogParser, failureReason } from '../src/ingest/ffmpeg-log.js';
 import { UserError } from '../src/util/errors.js';
-import { makeVideo, patternFrame, pidAlive, tempDir, waitFor } from './helpers/videos.js';
+import { brokenVideos, makeVideo, patternFrame, pidAlive, tempDir, waitFor } from './helpers/videos.js';
 
 const dir = tempDir('bonestream-ingest-');
 const W = 64;
@@ -165,12 +165,9 @@ test('--realtime paces decoding at the file\'s frame rate', async () => {
 });
 
 test('a missing file, a text file named .mp4 and a truncated MP4 are refused with the file named', async () => {
-  const text = join(dir, 'notes.mp4');
-  writeFileSync(text, 'this is not a video\n');
-  const truncated = join(dir, 'truncated.mp4');
-  writeFileSync(truncated, readFileSync(h264).subarray(0, 600));
+  const { text, truncated, missing } = brokenVideos(dir, h264);
   const cases: Array<[string, RegExp]> = [
-    [join(dir, 'missing.mp4'), /missing\.mp4: no such file/],
+    [missing, /missing\.mp4: no such file/],
     [text, /notes\.mp4: not a readable video \(Invalid data found/],
     [truncated, /truncated\.mp4: not a readable video \(.+\)/],
   ];

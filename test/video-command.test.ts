@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderPhantom, phantomDefaults } from '../fixtures/phantom.js';
 import { readGray } from '../src/io/image.js';
@@ -12,7 +12,7 @@ import { maskFileName, replayOutputs } from '../src/replay/replay.js';
 import { tintOverlay, OVERLAY_COLOR } from '../src/replay/overlay.js';
 import { runCli } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/env.js';
-import { makeVideo, startFfmpeg, tempDir } from './helpers/videos.js';
+import { brokenVideos, makeVideo, startFfmpeg, tempDir } from './helpers/videos.js';
 
 /** `bonestream video` end to end on a small phantom clip with the physics backend (no download). */
 const dir = tempDir('bonestream-video-');
@@ -97,14 +97,11 @@ test('stdin in, an .mp4 out, with a crop: masks and summary land beside the vide
 });
 
 test('a corrupt or missing input fails with its name, exit 1, and writes nothing', async () => {
-  const text = join(dir, 'notes.mp4');
-  writeFileSync(text, 'not a video\n');
-  const truncated = join(dir, 'truncated.mp4');
-  writeFileSync(truncated, readFileSync(clip).subarray(0, 900));
+  const { text, truncated, missing } = brokenVideos(dir, clip);
   const cases: Array<[string, RegExp]> = [
     [text, /bonestream: .*notes\.mp4: not a readable video \(Invalid data found/],
     [truncated, /bonestream: .*truncated\.mp4: not a readable video/],
-    [join(dir, 'absent.mp4'), /bonestream: .*absent\.mp4: no such file/],
+    [missing, /bonestream: .*missing\.mp4: no such file/],
   ];
   for (const [input, message] of cases) {
     const out = join(dir, 'never');

@@ -6,7 +6,7 @@ import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { GrayImage } from '../types.js';
 
-export { parseSource, type SourceKind, type Crop, type SourceSpec } from './spec.js';
+export { parseSource, type SourceKind, type Crop, type SourceSpec, type SourceArgOptions } from './spec.js';
 
 export type SourceState = 'starting' | 'running' | 'stalled' | 'restarting' | 'ended' | 'error';
 

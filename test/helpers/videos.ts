@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,18 @@ export async function makeVideo(path: string, spec: VideoSpec, render = (i: numb
   child.stdin!.end();
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`ffmpeg could not make ${path}: ${stderr}`);
+}
+
+/**
+ * Inputs that are no video, written into `dir`: a text file named .mp4, the first bytes of the
+ * real MP4 `mp4` (its index, at the end, is cut off), and a path to nothing.
+ */
+export function brokenVideos(dir: string, mp4: string): { text: string; truncated: string; missing: string } {
+  const text = join(dir, 'notes.mp4');
+  writeFileSync(text, 'this is not a video\n');
+  const truncated = join(dir, 'truncated.mp4');
+  writeFileSync(truncated, readFileSync(mp4).subarray(0, 600));
+  return { text, truncated, missing: join(dir, 'missing.mp4') };
 }
 
 /** Starts ffmpeg with these arguments; the test must kill it. */
