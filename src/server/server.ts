@@ -29,6 +29,8 @@ export interface ServerLimits extends HubLimits {
   /** Time allowed for a request's headers (slow or half-open HTTP clients). */
   headersTimeoutMs: number;
   jpegQuality: number;
+  /** startServer waits this long at most for the source's first frame (so hello can give its size). */
+  sourceStartWaitMs: number;
   workerBackoffMs: { initial: number; max: number };
 }
 
@@ -42,6 +44,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 10_000,
   jpegQuality: 80,
+  sourceStartWaitMs: 10_000,
   workerBackoffMs: { initial: 500, max: 10_000 },
 };
 
@@ -331,10 +334,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   });
   const port = (httpServer.address() as AddressInfo).port;
-  // The source starts last, when nothing else can fail. Not awaited: a live source may take
-  // long to deliver its first frame (or never, when it is missing or broken); the service
-  // runs meanwhile and reports the source's state.
-  source.start().catch((error) => log.error(`source ${options.source.input}: ${errorMessage(error)}`));
+  // The source starts last, when nothing else can fail. Its first frame is awaited for a
+  // bounded time only: a live source may take long to deliver one (or never, when it is
+  // missing or broken); the service runs meanwhile and reports the source's state.
+  const sourceStarted = source.start().then(
+    () => undefined,
+    (error) => log.error(`source ${options.source.input}: ${errorMessage(error)}`),
+  );
+  let startWait: NodeJS.Timeout | undefined;
+  await Promise.race([sourceStarted, new Promise((resolve) => (startWait = setTimeout(resolve, limits.sourceStartWaitMs)))]);
+  clearTimeout(startWait);
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
 
   let closing: Promise<void> | undefined;
