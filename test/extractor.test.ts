@@ -7,7 +7,7 @@ import type { GrayImage } from '../src/types.js';
 import { createDinoExtractor, l2NormalizeRows, meanOverHeads, minMax } from '../src/vit/extractor.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/vit/preprocess.js';
 import { loadVitWeights } from '../src/vit/weights.js';
-import { vitSession } from '../src/vit/session.js';
+import { vitSession, sessionOptions } from '../src/vit/session.js';
 import { analyzeImage } from '../src/vit/analysis.js';
 import { REPO_ROOT } from './helpers/env.js';
 
@@ -63,6 +63,21 @@ test('one session per input size: a second frame of the same size reuses it', as
   const first = await vitSession(weights, request);
   assert.is(await vitSession(weights, { ...request }), first);
   assert.is.not(await vitSession(weights, { ...request, width: 72 }), first);
+});
+
+test('one intra-op thread unless BONESTREAM_THREADS says otherwise; a bad value falls back to 1', () => {
+  const saved = process.env.BONESTREAM_THREADS;
+  try {
+    delete process.env.BONESTREAM_THREADS;
+    assert.is(sessionOptions().intraOpNumThreads, 1);
+    process.env.BONESTREAM_THREADS = '2';
+    assert.is(sessionOptions().intraOpNumThreads, 2);
+    process.env.BONESTREAM_THREADS = 'two';
+    assert.is(sessionOptions().intraOpNumThreads, 1);
+  } finally {
+    if (saved === undefined) delete process.env.BONESTREAM_THREADS;
+    else process.env.BONESTREAM_THREADS = saved;
+  }
 });
 
 test('options outside the model are refused with the option and value', async () => {

@@ -1,5 +1,6 @@
 import ort from 'onnxruntime-node';
 import type { VitWeights } from './weights.js';
+import { log } from '../util/log.js';
 import { buildVitGraph, INPUT_NAME, type GraphRequest } from './graph.js';
 
 /**
@@ -15,18 +16,30 @@ export interface VitSession {
 }
 
 /**
- * Intra-op threads. On the 2-core machines this project targets one thread is as fast as two
- * at stride 8 (GEMM gains little from the second core, see PERFORMANCE-NOTES.md) and leaves a
- * core for decoding and serving; BONESTREAM_THREADS overrides it.
+ * One intra-op thread by default. On the 2-core machines this project targets, a second
+ * thread helps only while the other core is idle (ViT-S/8, 224×224, stride 8: best 256 ms
+ * with two threads against 423 ms with one), and loses as soon as decoding, serving or other
+ * work wants that core (medians 705 ms against 542 ms; stride 4: 10.5 s against 3.9 s).
+ * The live service always has that other work. BONESTREAM_THREADS overrides it (0 lets
+ * onnxruntime take one thread per core).
  */
 export function sessionOptions(): ort.InferenceSession.SessionOptions {
-  const threads = Number(process.env.BONESTREAM_THREADS ?? 1);
   return {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    intraOpNumThreads: Number.isInteger(threads) && threads >= 0 ? threads : 1,
+    intraOpNumThreads: intraOpThreads(),
     interOpNumThreads: 1,
   };
+}
+
+function intraOpThreads(): number {
+  const raw = process.env.BONESTREAM_THREADS;
+  if (raw === undefined || raw === '') return 1;
+  if (!/^\d+$/.test(raw) || Number(raw) > 256) {
+    log.warn(`BONESTREAM_THREADS must be an integer in 0..256, 0 = one per core (got ${raw}); using 1`);
+    return 1;
+  }
+  return Number(raw);
 }
 
 /** Distinct graphs kept alive; a service sees one frame size, analysis a handful. */
