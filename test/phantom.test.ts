@@ -169,6 +169,8 @@ test('probe motion: the bone drifts with the frame and the video loops after loo
   assert.ok(Math.abs(centroidX(next.surface) - centroidX(start.surface)) < 2, 'frame to frame the motion is small');
   const looped = renderPhantom(PHANTOM_VIDEO, PHANTOM_VIDEO.loopFrames);
   assert.ok(Buffer.from(looped.image.data).equals(Buffer.from(start.image.data)), 'frame loopFrames is frame 0');
+  const noisy = { ...small, noise: 0.1 };
+  assert.ok(Buffer.from(renderPhantom(noisy, 2 + small.loopFrames).image.data).equals(Buffer.from(renderPhantom(noisy, 2).image.data)), 'noise loops too');
 });
 
 test('noise ε changes the pixels, never the masks; without distractors there is no distractor', () => {
