@@ -13,7 +13,7 @@ import { runNoise, meanCosine } from '../src/eval/noise.js';
 import { writeReport } from '../src/eval/report.js';
 import type { ExperimentSetup } from '../src/eval/setup.js';
 import type { Extractor, Features, GrayImage } from '../src/types.js';
-import { main } from '../src/cli.js';
+import { runCli } from './helpers/cli.js';
 import { writeGrayPng } from '../src/io/image.js';
 
 /*
@@ -326,26 +326,6 @@ async function writeDomain(root: string, name: string, tops: number[]): Promise<
   return { images, labels };
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const streams = { stdout: process.stdout, stderr: process.stderr };
-  const captured = { stdout: '', stderr: '' };
-  const writes = { stdout: streams.stdout.write, stderr: streams.stderr.write };
-  for (const key of ['stdout', 'stderr'] as const) {
-    streams[key].write = ((chunk: string | Uint8Array) => {
-      captured[key] += chunk.toString();
-      return true;
-    }) as typeof process.stdout.write;
-  }
-  try {
-    const code = await main(['node', 'bonestream', ...args]);
-    return { code, ...captured };
-  } finally {
-    streams.stdout.write = writes.stdout;
-    streams.stderr.write = writes.stderr;
-    process.exitCode = undefined;
-  }
-}
-
 const FAST = ['--backend', 'physics', '--load-size', '64', '--k', '3'];
 
 test('bonestream experiment same-domain / cross-domain / noise: tables match results.json, reports written', async () => {
@@ -354,7 +334,7 @@ test('bonestream experiment same-domain / cross-domain / noise: tables match res
     const a = await writeDomain(root, 'a', [20, 24, 28, 32]);
     const b = await writeDomain(root, 'b', [36, 40, 44]);
 
-    const same = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,3,9', '--repeats', '2', ...FAST, '--out', join(root, 'same')]);
+    const same = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,3,9', '--repeats', '2', ...FAST, '--out', join(root, 'same')]);
     assert.is(same.code, 0, same.stderr);
     assert.match(same.stderr, /sets of 9 skipped: only 4 labelled images/);
     const sameJson = JSON.parse(await readFile(join(root, 'same', 'results.json'), 'utf8'));
@@ -373,7 +353,7 @@ test('bonestream experiment same-domain / cross-domain / noise: tables match res
     const sameHtml = await readFile(join(root, 'same', 'report.html'), 'utf8');
     assert.is((sameHtml.match(/aria-roledescription="point"/g) ?? []).length, 4);
 
-    const cross = await cli(['experiment', 'cross-domain', '--a', a.images, '--labels-a', a.labels, '--b', b.images, '--labels-b', b.labels, '--name-a', 'near', '--name-b', 'deep', '--pairs', '3', ...FAST, '--out', join(root, 'cross')]);
+    const cross = await runCli(['experiment', 'cross-domain', '--a', a.images, '--labels-a', a.labels, '--b', b.images, '--labels-b', b.labels, '--name-a', 'near', '--name-b', 'deep', '--pairs', '3', ...FAST, '--out', join(root, 'cross')]);
     assert.is(cross.code, 0, cross.stderr);
     const crossJson = JSON.parse(await readFile(join(root, 'cross', 'results.json'), 'utf8'));
     assert.is(crossJson.crossPairs.length, 3);
@@ -384,7 +364,7 @@ test('bonestream experiment same-domain / cross-domain / noise: tables match res
       assert.ok(crossMd.includes(`| ${s.domain} | 3 | ${s.same.dice.mean.toFixed(3)} ± ${s.same.dice.std.toFixed(3)} |`));
     }
 
-    const noise = await cli(['experiment', 'noise', '--images', b.images, '--labels', b.labels, '--eps', '0,1.5', '--show', '1', ...FAST, '--out', join(root, 'noise')]);
+    const noise = await runCli(['experiment', 'noise', '--images', b.images, '--labels', b.labels, '--eps', '0,1.5', '--show', '1', ...FAST, '--out', join(root, 'noise')]);
     assert.is(noise.code, 0, noise.stderr);
     const noiseJson = JSON.parse(await readFile(join(root, 'noise', 'results.json'), 'utf8'));
     assert.equal(noiseJson.levels.map((l: { eps: number }) => l.eps), [0, 1.5]);
@@ -402,23 +382,23 @@ test('bonestream experiment: bad input is refused with the option and value', as
   try {
     const a = await writeDomain(root, 'a', [20, 30]);
     const out = join(root, 'out');
-    const tooBig = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '3,5', ...FAST, '--out', out]);
+    const tooBig = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '3,5', ...FAST, '--out', out]);
     assert.is(tooBig.code, 1);
     assert.match(tooBig.stderr, /--sizes 3,5: every size is larger than the 2 labelled images/);
-    const noLabels = await cli(['experiment', 'noise', '--images', a.images, '--labels', join(root, 'absent'), ...FAST, '--out', out]);
+    const noLabels = await runCli(['experiment', 'noise', '--images', a.images, '--labels', join(root, 'absent'), ...FAST, '--out', out]);
     assert.is(noLabels.code, 1);
     assert.match(noLabels.stderr, /--labels .*absent: not a directory/);
     await writeGrayPng(join(a.labels, 's1.png'), { width: 8, height: 8, data: new Uint8Array(64) });
-    const mismatch = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, ...FAST, '--out', out]);
+    const mismatch = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, ...FAST, '--out', out]);
     assert.is(mismatch.code, 1);
     assert.match(mismatch.stderr, /s1\.png is 8×8 but its image .*s1\.png is 64×64/);
-    const sameName = await cli(['experiment', 'cross-domain', '--a', a.images, '--b', a.images, '--labels-a', a.labels, '--labels-b', a.labels, '--name-a', 'x', '--name-b', 'x', '--out', out]);
+    const sameName = await runCli(['experiment', 'cross-domain', '--a', a.images, '--b', a.images, '--labels-a', a.labels, '--labels-b', a.labels, '--name-a', 'x', '--name-b', 'x', '--out', out]);
     assert.is(sameName.code, 1);
     assert.match(sameName.stderr, /--name-a and --name-b must differ/);
-    const badSizes = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,0', '--out', out]);
+    const badSizes = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,0', '--out', out]);
     assert.is(badSizes.code, 1);
     assert.match(badSizes.stderr, /--sizes must be an integer in 1\.\.1000 \(got 0\)/);
-    const twice = await cli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,2', '--out', out]);
+    const twice = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,2', '--out', out]);
     assert.match(twice.stderr, /--sizes lists a value twice/);
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { main } from '../src/cli.js';
+import { runCli } from './helpers/cli.js';
 import { writeGrayPng } from '../src/io/image.js';
 import { attentionMaps, writeViz } from '../src/eval/viz.js';
 import { layerList } from '../src/commands/viz.js';
@@ -13,20 +13,13 @@ import { makeTinyVit } from './helpers/tiny-vit.js';
 
 let dir = '';
 
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
-  const write = process.stderr.write.bind(process.stderr);
+/** The CLI with extra environment variables for the call. */
+async function run(args: string[], env: Record<string, string> = {}): ReturnType<typeof runCli> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
-  let stderr = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  }) as typeof process.stderr.write;
   try {
-    return { code: await main(['node', 'bonestream', ...args]), stderr };
+    return await runCli(args);
   } finally {
-    process.stderr.write = write;
-    process.exitCode = undefined;
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;

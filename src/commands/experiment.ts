@@ -55,11 +55,8 @@ export function register(program: Command): void {
     .description('the paper\'s experiments, each writing results.json, results.md and a self-contained report.html');
 
   common(
-    experiment
-      .command('same-domain')
-      .description('random sets of n images of one domain co-segmented together; Dice/IoU mean ± std per n')
-      .requiredOption('--images <dir>', 'images of one domain')
-      .requiredOption('--labels <dir>', 'reference masks: NAME.png for image NAME.ext (nonzero = bone)')
+    labelledImages(experiment.command('same-domain'), 'images of one domain')
+      .description('random sets of n images of one domain co-segmented together; Dice/IoU mean ± std per n (--seed also seeds the choice of sets)')
       .option('--sizes <list>', 'images per set, comma-separated; a size above the number of labelled images is skipped with a warning', integerList('--sizes', 1, 1000), [2, 3, 5, 10])
       .option('--repeats <n>', 'distinct random sets per size (fewer when fewer exist)', intInRange('--repeats', 1, 10000), 5),
   ).action((flags: SameDomainFlags) => sameDomain(flags));
@@ -67,7 +64,7 @@ export function register(program: Command): void {
   common(
     experiment
       .command('cross-domain')
-      .description('pairs of images from two domains co-segmented together, against same-domain pairs of each image')
+      .description('pairs of images from two domains co-segmented together, against same-domain pairs of each image (--seed also seeds the choice of pairs)')
       .requiredOption('--a <dir>', 'images of domain A')
       .requiredOption('--b <dir>', 'images of domain B')
       .requiredOption('--labels-a <dir>', 'reference masks of domain A (NAME.png)')
@@ -78,14 +75,17 @@ export function register(program: Command): void {
   ).action((flags: CrossDomainFlags) => crossDomain(flags));
 
   common(
-    experiment
-      .command('noise')
-      .description('the robustness experiment: I + ε·N(0, 1) on the input the backend sees; Dice/IoU and feature change against ε')
-      .requiredOption('--images <dir>', 'images, co-segmented together at every ε')
-      .requiredOption('--labels <dir>', 'reference masks: NAME.png for image NAME.ext (nonzero = bone)')
+    labelledImages(experiment.command('noise'), 'images, co-segmented together at every ε')
+      .description('the robustness experiment: I + ε·N(0, 1) on the input the backend sees; Dice/IoU and feature change against ε (image i gets noise draw --seed + i, the same draw at every ε)')
       .option('--eps <list>', 'noise strengths ε, comma-separated', numberList('--eps', 0, 100), [0, 0.5, 1, 1.5, 2, 2.5, 3])
       .option('--show <n>', 'images pictured at every ε in the report', intInRange('--show', 0, 100), 2),
   ).action((flags: NoiseFlags) => noise(flags));
+}
+
+function labelledImages(command: Command, imagesHelp: string): Command {
+  return command
+    .requiredOption('--images <dir>', imagesHelp)
+    .requiredOption('--labels <dir>', 'reference masks: NAME.png for image NAME.ext (nonzero = bone)');
 }
 
 /** Backend, co-segmentation and output options, the same on every experiment. */
