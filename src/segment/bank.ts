@@ -160,7 +160,7 @@ export class RollingBank {
   private warmUpdate(): void {
     const parts = this.frames.map((f) => ({ points: framePoints(f), labels: f.labels, bounds: f.bounds! }));
     for (let iteration = 0; iteration < WARM_ITERATIONS; iteration++) {
-      if (lloydStep(parts, this.sums!, this.centroids!) === 0) break;
+      if (lloydStep(parts, this.sums!, this.centroids!).changed === 0) break;
     }
     this.framesSinceChoice++;
   }

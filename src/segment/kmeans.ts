@@ -33,6 +33,13 @@ export interface LloydOptions {
 }
 
 const MAX_ITERATIONS = 300;
+/**
+ * Lloyd stops when the centroids together moved less than this share of the data's mean
+ * per-dimension variance (squared shift summed over centroids), scikit-learn's `tol`
+ * criterion: splitting a diffuse cluster otherwise creeps on for dozens of iterations that
+ * change the SSD in the fourth digit.
+ */
+const TOLERANCE = 1e-4;
 
 /**
  * Assigns every point to its nearest centroid (a full search) and records Hamerly's bounds.
@@ -121,8 +128,11 @@ export interface LabelledPoints {
   labels: Int32Array;
 }
 
-/** One Lloyd update: centroids to the means of their points, then Hamerly re-labelling; returns the labels changed. */
-export function lloydStep(parts: Array<LabelledPoints & { bounds: Bounds }>, sums: ClusterSums, centroids: Float32Array): number {
+/**
+ * One Lloyd update: centroids to the means of their points, then Hamerly re-labelling.
+ * Returns how many labels changed and the total squared shift of the centroids.
+ */
+export function lloydStep(parts: Array<LabelledPoints & { bounds: Bounds }>, sums: ClusterSums, centroids: Float32Array): { changed: number; shift: number } {
   const before = centroids.slice();
   sums.writeCentroids(centroids);
   const shift = centroidShift(before, centroids, sums.k, sums.dim);
@@ -133,12 +143,28 @@ export function lloydStep(parts: Array<LabelledPoints & { bounds: Bounds }>, sum
       sums.add(part.points.data, i, to, 1);
     });
   }
-  return changed;
+  return { changed, shift: shift.reduce((total, s) => total + s * s, 0) };
+}
+
+/** Mean over dimensions of the variance of the points. */
+function meanVariance(points: Points): number {
+  const { data, n, dim } = points;
+  const mean = new Float64Array(dim);
+  let squares = 0;
+  for (let i = 0, o = 0; i < n; i++, o += dim) {
+    for (let j = 0; j < dim; j++) {
+      mean[j] += data[o + j];
+      squares += data[o + j] * data[o + j];
+    }
+  }
+  let meanNorm = 0;
+  for (let j = 0; j < dim; j++) meanNorm += (mean[j] / n) ** 2;
+  return Math.max(0, squares / n - meanNorm) / dim;
 }
 
 /**
- * Lloyd iterations from the given centroids (modified in place) until no label changes or
- * `maxIterations` is reached; after the first, each iteration searches only the points
+ * Lloyd iterations from the given centroids (modified in place) until no label changes, the
+ * centroids settle (TOLERANCE) or `maxIterations` is reached; after the first, each iteration searches only the points
  * whose Hamerly bounds no longer prove their label. The labels returned are the
  * nearest-centroid assignment for the centroids returned.
  */
@@ -147,10 +173,12 @@ export function lloyd(points: Points, centroids: Float32Array, k: number, option
   const { labels, bounds } = assign(points, centroids, k);
   const sums = new ClusterSums(k, points.dim);
   sums.addAll({ points, labels });
+  const tolerance = TOLERANCE * meanVariance(points);
   let iterations = 0;
   while (iterations < maxIterations) {
     iterations++;
-    if (lloydStep([{ points, labels, bounds }], sums, centroids) === 0) break;
+    const step = lloydStep([{ points, labels, bounds }], sums, centroids);
+    if (step.changed === 0 || step.shift <= tolerance) break;
   }
   return { labels, bounds, ...summarize(points, centroids, k, labels), k, centroids, iterations };
 }
