@@ -184,7 +184,6 @@ export class Inference extends EventEmitter {
       const wait = this.nextBackoff;
       this.nextBackoff = Math.min(this.nextBackoff * 2, this.backoff.max);
       this.setState(fatal ? 'error' : 'restarting', `${reason}; restarting in ${wait} ms`);
-      log.warn(`inference worker stopped (${reason}); restarting in ${wait} ms`);
       this.restartTimer = setTimeout(() => this.spawn(), wait);
       this.emit('restart');
     });

@@ -1,0 +1,209 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { DEFAULT_VIDEO } from '../src/commands/serve.js';
+import type { AckMessage, ErrorMessage, HelloMessage, StatusMessage } from '../src/server/protocol.js';
+import { startPhantomServer, record, get, wsUrl } from './helpers/service.js';
+import { REPO_ROOT } from './helpers/env.js';
+
+const masksOf = (client: ReturnType<typeof record>) => client.received.binary.filter((m) => m.header.type === 'mask').length;
+const framesOf = (client: ReturnType<typeof record>) => client.received.binary.filter((m) => m.header.type === 'frame').length;
+
+test('HTTP: the client page, 404 for unknown paths, 405 for other methods', async () => {
+  const server = await startPhantomServer();
+  try {
+    const page = await get(server.url);
+    assert.is(page.status, 200);
+    assert.match(page.body, /<canvas id="view"/);
+    assert.match(page.body, /<script type="module">/);
+    assert.not.match(page.body, /<!-- client script -->/, 'the bundle is inlined');
+    assert.is((await get(`${server.url}nope`)).status, 404);
+    const post = await fetch(`${server.url}healthz`, { method: 'POST' });
+    assert.is(post.status, 405);
+  } finally {
+    await server.close();
+  }
+});
+
+test('control: valid messages are acknowledged and applied; bad ones get an error and change nothing', async () => {
+  const server = await startPhantomServer();
+  const client = record(wsUrl(server));
+  const replies = () => client.received.text.filter((m) => m.type === 'ack' || m.type === 'error') as Array<AckMessage | ErrorMessage>;
+  const send = async (data: string | Buffer) => {
+    const before = replies().length;
+    client.ws.send(data);
+    await client.until(() => replies().length > before, 5000, 'a reply');
+    return replies()[replies().length - 1];
+  };
+  try {
+    await client.until((r) => r.text.length > 0, 5000, 'hello');
+    assert.is((client.received.text[0] as HelloMessage).control, true);
+
+    const ack = await send(JSON.stringify({ type: 'control', tau: 0.35, votes: 50, window: 6 }));
+    assert.is(ack.type, 'ack');
+    assert.equal((ack as AckMessage).settings, { stride: 8, loadSize: 224, window: 6, tau: 0.35, votes: 50 });
+    await client.until((r) => r.text.some((m) => m.type === 'status' && (m as StatusMessage).settings.tau === 0.35), 5000, 'status with the new τ');
+    assert.is((await send(JSON.stringify({ type: 'reset' }))).type, 'ack');
+
+    const bad: Array<[string | Buffer, RegExp]> = [
+      ['{"type":"shutdown"}', /type/],
+      ['{"type":"control","tau":"high"}', /tau/],
+      ['{"type":"control","votes":101}', /votes/],
+      ['{"type":"control","window":0}', /window/],
+      ['{{{', /not JSON/],
+      [Buffer.from([1, 2, 3]), /binary/],
+      [JSON.stringify({ type: 'control', tau: 0.1, pad: 'x'.repeat(5000) }), /too large/],
+    ];
+    for (const [data, reason] of bad) {
+      const reply = await send(data);
+      assert.is(reply.type, 'error', String(data).slice(0, 40));
+      assert.match((reply as ErrorMessage).message, reason);
+    }
+    const health = JSON.parse((await get(`${server.url}healthz`)).body);
+    assert.equal(health.settings, { stride: 8, loadSize: 224, window: 6, tau: 0.35, votes: 50 }, 'nothing changed after the bad messages');
+    const before = masksOf(client);
+    await client.until(() => masksOf(client) > before + 2, 10_000, 'masks after the bad messages');
+    assert.is(client.ws.readyState, WebSocket.OPEN);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+test('control: a message above maxPayload closes that socket (1009); other clients carry on', async () => {
+  const server = await startPhantomServer({ limits: { maxPayloadBytes: 8192 } });
+  const good = record(wsUrl(server));
+  const rude = record(wsUrl(server));
+  try {
+    await Promise.all([good.until((r) => r.text.length > 0), rude.until((r) => r.text.length > 0)]);
+    const closed = once(rude.ws, 'close');
+    rude.ws.send('x'.repeat(20_000));
+    const [code] = await closed;
+    assert.is(code, 1009);
+    const before = masksOf(good);
+    await good.until(() => masksOf(good) > before + 2, 10_000, 'masks for the good client');
+  } finally {
+    await good.close();
+    await server.close();
+  }
+});
+
+test('control: a flood is cut at maxControlPerSecond', async () => {
+  const server = await startPhantomServer({ limits: { maxControlPerSecond: 5 } });
+  const client = record(wsUrl(server));
+  try {
+    await client.until((r) => r.text.length > 0);
+    for (let i = 0; i < 12; i++) client.ws.send(JSON.stringify({ type: 'control', tau: 0.2 + i / 100 }));
+    await client.until((r) => r.text.filter((m) => m.type === 'ack' || m.type === 'error').length >= 12, 5000, '12 replies');
+    const errors = client.received.text.filter((m) => m.type === 'error') as ErrorMessage[];
+    assert.ok(errors.length >= 6, `${errors.length} refused`);
+    assert.match(errors[0].message, /too many/);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+test('a client that stops reading is skipped, not buffered; the others keep their masks', async () => {
+  const server = await startPhantomServer({ limits: { maxBufferedBytes: 32 * 1024 } }, { loop: true, realtime: false });
+  const good = record(wsUrl(server));
+  const slow = record(wsUrl(server));
+  try {
+    await Promise.all([good.until((r) => r.text.length > 0), slow.until((r) => r.text.length > 0)]);
+    // Stop reading: the kernel buffers fill, then ws's send buffer, then the server must drop.
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const dropped = async () => {
+      const body = (await get(`${server.url}metrics`)).body;
+      return Number(/^bonestream_client_messages_dropped_total\{type="frame"\} (\S+)$/m.exec(body)?.[1] ?? 0);
+    };
+    const deadline = Date.now() + 15_000;
+    while ((await dropped()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok((await dropped()) > 0, 'frames were dropped for the slow client');
+    const before = masksOf(good);
+    await good.until(() => masksOf(good) > before + 5, 10_000, 'masks for the good client');
+    const rss = process.memoryUsage().rss;
+    assert.ok(rss < 1.5e9, `rss ${rss}`);
+  } finally {
+    slow.ws.terminate();
+    await good.close();
+    await server.close();
+  }
+});
+
+test('an inference worker that throws or dies is restarted; video is relayed throughout', async () => {
+  const server = await startPhantomServer({ limits: { workerBackoffMs: { initial: 200, max: 1000 } } });
+  const client = record(wsUrl(server));
+  try {
+    await client.until(() => masksOf(client) > 0, 10_000, 'a first mask');
+    for (const [i, kind] of (['throw', 'exit'] as const).entries()) {
+      await server.inference.fault(kind);
+      await client.until(
+        (r) => r.text.some((m) => m.type === 'status' && (m as StatusMessage).backend.state === 'restarting'),
+        5000,
+        'the restarting state',
+      );
+      const frames = framesOf(client);
+      const masks = masksOf(client);
+      await client.until(() => masksOf(client) > masks + 2, 15_000, `masks after the ${kind} fault`);
+      assert.ok(framesOf(client) > frames, 'frames kept coming');
+      const health = JSON.parse((await get(`${server.url}healthz`)).body);
+      assert.is(health.workerRestarts, i + 1);
+      assert.is(health.backendState, 'running');
+      client.received.text.length = 0;
+    }
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+test('SIGTERM: clients get a close frame, ffmpeg and the worker stop, exit 0 within 2 s', async () => {
+  const child = spawn(process.execPath, ['bin/bonestream.js', 'serve', '--source', DEFAULT_VIDEO, '--loop', '--realtime', '--backend', 'physics', '--port', '0'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BONESTREAM_LOG: 'warn' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!/open (http\S+)/.test(stdout) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    const url = /open (http\S+)/.exec(stdout)?.[1];
+    assert.ok(url, `the URL is printed (stdout: ${stdout}; stderr: ${stderr})`);
+    const client = record(`${url!.replace(/^http/, 'ws')}stream`);
+    await client.until(() => framesOf(client) > 0, 10_000, 'a frame');
+    const ffmpeg = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)]).toString().trim().split(/\s+/).map(Number);
+    assert.ok(ffmpeg.length > 0, 'ffmpeg runs as a child');
+    const closed = once(client.ws, 'close');
+    const exited = once(child, 'exit');
+    const signalled = performance.now();
+    child.kill('SIGTERM');
+    const [[code], [exitCode]] = await Promise.all([closed, exited]);
+    const took = performance.now() - signalled;
+    assert.is(code, 1001, 'close frame: going away');
+    assert.is(exitCode, 0, stderr);
+    assert.ok(took < 2000, `exited in ${took.toFixed(0)} ms`);
+    for (const pid of ffmpeg) assert.throws(() => process.kill(pid, 0), undefined, `ffmpeg ${pid} is gone`);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('serve refuses to bind beyond loopback without a token, with exit code 1 and the reason', async () => {
+  const child = spawn(process.execPath, ['bin/bonestream.js', 'serve', '--default', '--host', '0.0.0.0', '--backend', 'physics'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BONESTREAM_TOKEN: '' },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  assert.is(code, 1);
+  assert.match(stderr, /--host 0\.0\.0\.0.*--token/);
+});
+
+test.run();
