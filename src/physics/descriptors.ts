@@ -5,12 +5,17 @@ import { AreaSums } from './filters.js';
 /**
  * Per-patch descriptors and saliency of the physics backend on the ViT's patch grid.
  *
- * Each patch is described by scalar cues in [0, 1] — its brightness and texture, the
+ * Each patch is described by scalar cues in [0, 1]: the brightness of its upper half, centre
+ * and lower half (which side of the patch a bright band crosses), its speckle texture, the
  * brightness just above it and at three depths below it (so "a bright band over darkness"
- * differs from "a bright band over tissue"), the Foroughi shadow and bone probability, and
- * its depth. A cue c enters as the pair (c, 1 − c)·weight: the pair's length never drops
- * below weight/√2, so the L2 normalization the clustering needs keeps every cue's value
- * (a raw cue vector of a dark patch would be normalized to the same direction as a bright one).
+ * differs from "a bright band over tissue"), the shadow term and the bone-surface
+ * probability of bone-probability.ts, and its depth. A cue c enters as the pair
+ * (c, 1 − c)·weight: the pair's length never drops below weight/√2, so the L2 normalization
+ * the clustering needs keeps every cue's value (a raw cue vector of a dark patch would be
+ * normalized to the same direction as that of a bright one).
+ *
+ * Saliency (the role of DINO's CLS attention) is the bone-surface probability averaged over
+ * the patch's central 4×4 pixels, min–max normalized per image.
  */
 
 export const PATCH_SIZE = 8;
