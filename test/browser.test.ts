@@ -1,0 +1,81 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Page } from 'puppeteer-core';
+import { findChromium, launchChromium } from '../scripts/chromium.js';
+import { startPhantomServer } from './helpers/service.js';
+import { skipOrFail } from './helpers/env.js';
+
+/** Pixels of the canvas where the overlay colour dominates the gray video (overlay present). */
+function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
+  return page.evaluate((channel) => {
+    const canvas = document.getElementById('view') as HTMLCanvasElement;
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    let count = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g] = [data[i], data[i + 1]];
+      if (channel === 'green' ? g - r > 80 : r - g > 80) count++;
+    }
+    return count;
+  }, channel);
+}
+
+const text = (page: Page, id: string) => page.$eval(`#${id}`, (element) => element.textContent ?? '');
+
+test('the client in headless Chromium draws the video with the mask overlay and live stats', async () => {
+  const chromium = findChromium();
+  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+  const server = await startPhantomServer({ token: 'browser-test-token' });
+  const { browser, close } = await launchChromium(chromium);
+  try {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(String(error)));
+    await page.goto(`${server.url}?token=browser-test-token`);
+    await page.waitForFunction(() => Number(document.getElementById('masks-per-s')?.textContent) > 0, { timeout: 20_000 });
+    // Default overlay colour #00ff66: green where the mask is.
+    await page.waitForFunction(
+      () => {
+        const canvas = document.getElementById('view') as HTMLCanvasElement;
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        for (let i = 0; i < data.length; i += 4) if (data[i + 1] - data[i] > 80) return true;
+        return false;
+      },
+      { timeout: 10_000 },
+    );
+    const green = await countTinted(page, 'green');
+    const size = await page.$eval('#view', (canvas) => [(canvas as HTMLCanvasElement).width, (canvas as HTMLCanvasElement).height]);
+    assert.equal(size, [256, 256]);
+    assert.ok(green > 100 && green < 256 * 256 * 0.3, `overlay covers ${green} pixels`);
+
+    assert.match(await text(page, 'backend'), /PHYSICS/);
+    assert.is(await text(page, 'source-state'), 'running');
+    const fps = Number(await text(page, 'fps-in'));
+    assert.ok(fps > 3 && fps < 20, `frames/s ${fps}`);
+    const age1 = await text(page, 'mask-age');
+    assert.match(age1, /^\d+ ms$/);
+    await page.waitForFunction((before) => document.getElementById('mask-age')?.textContent !== before, { timeout: 5000 }, age1);
+
+    // The colour control recolours the overlay.
+    await page.$eval('#colour', (input) => {
+      (input as HTMLInputElement).value = '#ff0000';
+      input.dispatchEvent(new Event('input'));
+    });
+    await page.waitForFunction(
+      () => {
+        const canvas = document.getElementById('view') as HTMLCanvasElement;
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        for (let i = 0; i < data.length; i += 4) if (data[i] - data[i + 1] > 80) return true;
+        return false;
+      },
+      { timeout: 5000 },
+    );
+    assert.ok((await countTinted(page, 'red')) > 100);
+    assert.is(await countTinted(page, 'green'), 0);
+    assert.equal(problems, []);
+  } finally {
+    await close();
+    await server.close();
+  }
+});
+
+test.run();
