@@ -180,6 +180,17 @@ test('a missing file, a text file named .mp4 and a truncated MP4 are refused wit
   }
 });
 
+test('a file with damaged data delivers what can be decoded, then ends in error naming the damage', async () => {
+  const { garbled } = brokenVideos(dir, h264);
+  const source = new FrameSource(parseSource(garbled, {}));
+  let detail = '';
+  source.on('state', (state: SourceState, text?: string) => state === 'error' && (detail = text ?? ''));
+  const { frames, states } = await collect(source);
+  assert.ok(frames.length > 0 && frames.length < FRAMES, `${frames.length} of ${FRAMES} frames decoded`);
+  assert.is(states.at(-1), 'error');
+  assert.match(detail, /garbled\.mp4: corrupt video: ffmpeg reported \d+ decoding errors? \(.+\)/);
+});
+
 test('a capture device that does not exist, or an unknown input format, is refused', async () => {
   const missing = await rejection(new FrameSource(parseSource('v4l2:/dev/video-missing-97', {})).start());
   assert.instance(missing, UserError);

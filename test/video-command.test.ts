@@ -112,6 +112,20 @@ test('a corrupt or missing input fails with its name, exit 1, and writes nothing
   }
 });
 
+test('a video with damaged data: the frames that decode are processed and kept, the run fails saying why', async () => {
+  const { garbled } = brokenVideos(dir, clip);
+  const out = join(dir, 'damaged');
+  const { code, stderr } = await runCli(['video', garbled, '--out', out, ...fast]);
+  assert.is(code, 1);
+  assert.match(stderr, /garbled\.mp4: corrupt video: ffmpeg reported \d+ decoding errors? \(.+\); the \d+ frames it could decode were processed/);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.is(summary.complete, false);
+  assert.match(summary.error, /corrupt video/);
+  assert.ok(summary.frames > 0 && summary.frames < FRAMES, `${summary.frames} frames`);
+  assert.is(readdirSync(join(out, 'masks')).length, summary.frames);
+  assert.is((await frameCount(join(out, 'overlay.mp4'))).frames, summary.frames);
+});
+
 test('live sources and bad options are refused with the option named', async () => {
   const live = await runCli(['video', 'udp://127.0.0.1:9', '--out', join(dir, 'x'), ...fast]);
   assert.is(live.code, 1);

@@ -27,6 +27,17 @@ export interface DecoderExit {
   reason?: string;
   /** A whole sentence for the user when their settings were at fault (e.g. a --crop outside the frame). */
   message?: string;
+  /** Decoding errors ffmpeg reported (damaged data); it skips or patches over them and goes on. */
+  decodeErrors: number;
+  /** ffmpeg's words for the first of them. */
+  decodeError?: string;
+}
+
+export interface DecoderOptions {
+  /** The stream behind a stdin source (default: process.stdin). */
+  stdin?: NodeJS.ReadableStream;
+  /** Called for each packet ffmpeg could not decode, with its reason. */
+  onDecodeError?: (reason: string) => void;
 }
 
 /**
@@ -49,14 +60,20 @@ const MAX_FRAME_PIXELS = 16384 * 16384;
 /** Fallback when ffmpeg prints no rate (some raw streams); the common video rate. */
 const DEFAULT_FPS = 25;
 const STDERR_LINES = 40;
+/** ffmpeg's line for a packet it had to skip ("Error while decoding stream #0:0: …", "error while decoding MB 2 11 …"). */
+const DECODE_ERROR = /error while decoding/i;
+const STREAM_DECODE_ERROR = /Error while decoding stream/i;
 
-export function startDecoder(spec: SourceSpec, stdin?: NodeJS.ReadableStream): DecoderRun {
+export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): DecoderRun {
   const name = describeSource(spec);
   const parser = new StreamLogParser();
   const stderrTail: string[] = [];
   let process: ChildProcess | undefined;
   let killRequested = false;
   let fatal: string | undefined;
+  let decodeErrors = 0;
+  let decodeError: string | undefined;
+  let streamLevel = false;
 
   let resolveInfo!: (info: DecodedInfo) => void;
   let rejectInfo!: (error: Error) => void;
@@ -69,7 +86,7 @@ export function startDecoder(spec: SourceSpec, stdin?: NodeJS.ReadableStream): D
 
   const frames = createSplitter(info);
 
-  const command = ffmpeg(spec.kind === 'stdin' ? (stdin ?? globalThis.process.stdin) as never : spec.input)
+  const command = ffmpeg(spec.kind === 'stdin' ? (options.stdin ?? globalThis.process.stdin) as never : spec.input)
     .setFfmpegPath(ffmpegPath())
     .inputOptions(inputOptions(spec))
     .outputOptions(outputOptions(spec))
@@ -90,6 +107,14 @@ export function startDecoder(spec: SourceSpec, stdin?: NodeJS.ReadableStream): D
     stderrTail.push(line);
     if (stderrTail.length > STDERR_LINES) stderrTail.shift();
     parser.push(line);
+    if (DECODE_ERROR.test(line)) {
+      decodeErrors += 1;
+      const reason = failureReason([line]).replace(/^Error while decoding stream #\d+:\d+:\s*/i, '');
+      // A whole packet lost says more than a damaged macroblock: prefer its words.
+      if (!decodeError || (STREAM_DECODE_ERROR.test(line) && !streamLevel)) decodeError = reason;
+      streamLevel ||= STREAM_DECODE_ERROR.test(line);
+      options.onDecodeError?.(reason);
+    }
     const { input, output, durationMs } = parser.log;
     if (input && spec.crop && !fatal) {
       try {
@@ -129,7 +154,7 @@ export function startDecoder(spec: SourceSpec, stdin?: NodeJS.ReadableStream): D
       }
       // A process that never started leaves the frame stream open; close it so `done` settles.
       if (!process) frames.end();
-      resolve({ ok, signal: signal ?? undefined, reason, message: fatal });
+      resolve({ ok, signal: signal ?? undefined, reason, message: fatal, decodeErrors, decodeError });
     };
     command.on('end', () => finish());
     command.on('error', (error: Error) => {

@@ -30,3 +30,9 @@ export function openFailure(spec: SourceSpec, exit: DecoderExit, reason = exit.r
   const hint = spec.kind === 'stdin' ? STDIN_HINT : '';
   return new UserError(exit.message ?? `${describeSource(spec)}: ${WHAT_FAILED[spec.kind]} (${reason ?? 'it contains no video frames'})${hint}`);
 }
+
+/** A video that opened but had data ffmpeg could not decode (its frames there are missing or damaged). */
+export function corruptVideo(name: string, exit: DecoderExit): string {
+  const errors = exit.decodeErrors === 1 ? '1 decoding error' : `${exit.decodeErrors} decoding errors`;
+  return `${name}: corrupt video: ffmpeg reported ${errors} (${exit.decodeError})`;
+}

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { startDecoder, type DecodedInfo, type DecoderExit, type DecoderRun } from './decoder.js';
 import { describeSource, isRestartable, type SourceSpec } from './spec.js';
-import { checkSourceExists, openFailure } from './open-errors.js';
+import { checkSourceExists, corruptVideo, openFailure } from './open-errors.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { GrayImage } from '../types.js';
@@ -140,7 +140,15 @@ export class FrameSource extends EventEmitter {
   }
 
   private launch(): void {
-    const run = startDecoder(this.spec, this.stdin);
+    let damaged = false;
+    const run = startDecoder(this.spec, {
+      stdin: this.stdin,
+      // Live streams lose packets now and then: say so once per run, not once per packet.
+      onDecodeError: (reason) => {
+        if (!damaged) log.warn(`source ${this.name}: damaged data, ffmpeg skipped part of it (${reason})`);
+        damaged = true;
+      },
+    });
     this.run = run;
     this.runInfo = undefined;
     this.runFrames = 0;
@@ -216,8 +224,9 @@ export class FrameSource extends EventEmitter {
       this.scheduleRestart(reason ?? 'the stream ended');
       return;
     }
-    if (exit.ok) this.finish('ended');
-    else this.finish('error', reason);
+    if (!exit.ok) this.finish('error', reason);
+    else if (exit.decodeErrors) this.finish('error', corruptVideo(this.name, exit));
+    else this.finish('ended');
   }
 
   private scheduleRestart(reason: string): void {

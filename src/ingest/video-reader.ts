@@ -23,7 +23,7 @@ export interface VideoReader {
  */
 export async function openVideo(spec: SourceSpec, stdin?: NodeJS.ReadableStream): Promise<VideoReader> {
   await checkSourceExists(spec);
-  const run = startDecoder(spec, stdin);
+  const run = startDecoder(spec, { stdin });
   let decoded;
   try {
     decoded = await run.info;

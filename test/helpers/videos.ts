@@ -46,15 +46,25 @@ export async function makeVideo(path: string, spec: VideoSpec, render = (i: numb
 }
 
 /**
- * Inputs that are no video, written into `dir`: a text file named .mp4, the first bytes of the
- * real MP4 `mp4` (its index, at the end, is cut off), and a path to nothing.
+ * Bad inputs, written into `dir`: a text file named .mp4, the first bytes of the real MP4 `mp4`
+ * (its index, at the end, is cut off), a path to nothing, and `mp4` with the middle half of its
+ * bytes overwritten by seeded noise (it opens, but much of it cannot be decoded).
  */
-export function brokenVideos(dir: string, mp4: string): { text: string; truncated: string; missing: string } {
+export function brokenVideos(dir: string, mp4: string): Record<'text' | 'truncated' | 'missing' | 'garbled', string> {
   const text = join(dir, 'notes.mp4');
   writeFileSync(text, 'this is not a video\n');
+  const good = readFileSync(mp4);
   const truncated = join(dir, 'truncated.mp4');
-  writeFileSync(truncated, readFileSync(mp4).subarray(0, 600));
-  return { text, truncated, missing: join(dir, 'missing.mp4') };
+  writeFileSync(truncated, good.subarray(0, 600));
+  const garbled = join(dir, 'garbled.mp4');
+  const bytes = Buffer.from(good);
+  let state = 7;
+  for (let i = bytes.length >> 2; i < (3 * bytes.length) >> 2; i++) {
+    state = (state * 1103515245 + 12345) >>> 0; // a fixed LCG: the same damage every run
+    bytes[i] = state >>> 24;
+  }
+  writeFileSync(garbled, bytes);
+  return { text, truncated, missing: join(dir, 'missing.mp4'), garbled };
 }
 
 /** Starts ffmpeg with these arguments; the test must kill it. */
