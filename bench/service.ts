@@ -1,0 +1,74 @@
+/**
+ * The live service under its default settings, measured from a real WebSocket client:
+ * frames relayed per second against the source's rate, masks per second, and mask latency
+ * (frame arrival at the server → mask ready to send, as each mask header reports it), for
+ * the phantom video and the development clip when it is present, with the physics backend
+ * and with DINO when its weights are in models/.
+ */
+import { DEFAULTS } from '../src/config.js';
+import { parseSource } from '../src/ingest/source.js';
+import { startServer } from '../src/server/server.js';
+import { DEFAULT_VIDEO } from '../src/commands/serve.js';
+import { locateWeights } from '../src/vit/models.js';
+import type { BackendName } from '../src/types.js';
+import type { MaskHeader } from '../src/server/protocol.js';
+import { record } from '../test/helpers/service.js';
+import { sharedClip } from '../test/helpers/env.js';
+
+/** Seconds measured per run, after a warm-up that fills the bank and settles the worker. */
+const MEASURE_S = 10;
+const WARMUP_S = 3;
+
+export async function benchService(): Promise<Record<string, number>> {
+  const videos: Array<[string, string]> = [['phantom', DEFAULT_VIDEO]];
+  const clip = sharedClip();
+  if (clip) videos.push(['clip', clip]);
+  const backends: BackendName[] = ['physics'];
+  if (await locateWeights(DEFAULTS.model)) backends.push('dino');
+
+  const results: Record<string, number> = {};
+  for (const [name, path] of videos) {
+    for (const backend of backends) {
+      for (const [key, value] of Object.entries(await measure(path, backend))) results[`${name}.${backend}.${key}`] = value;
+    }
+  }
+  return results;
+}
+
+async function measure(path: string, backend: BackendName): Promise<Record<string, number>> {
+  const server = await startServer({
+    source: parseSource(path, { loop: true, realtime: true }),
+    backend: { backend, model: DEFAULTS.model, stride: DEFAULTS.stride, loadSize: DEFAULTS.loadSize, layer: DEFAULTS.layer, facet: DEFAULTS.facet },
+    port: 0,
+  });
+  const client = record(`${server.url.replace(/^http/, 'ws')}stream`);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, WARMUP_S * 1000));
+    const start = performance.now();
+    const from = client.received.binary.length;
+    const framesInBefore = server.health().framesIn;
+    await new Promise((resolve) => setTimeout(resolve, MEASURE_S * 1000));
+    const seconds = (performance.now() - start) / 1000;
+    const window = client.received.binary.slice(from);
+    const masks = window.filter((m) => m.header.type === 'mask').map((m) => m.header as MaskHeader);
+    const latencies = masks.map((m) => m.latencyMs).sort((a, b) => a - b);
+    const health = server.health();
+    return {
+      sourceFps: health.source.fps,
+      framesDecodedPerSecond: (health.framesIn - framesInBefore) / seconds,
+      framesRelayedPerSecond: window.filter((m) => m.header.type === 'frame').length / seconds,
+      masksPerSecond: masks.length / seconds,
+      latencyP50Ms: quantile(latencies, 0.5),
+      latencyP95Ms: quantile(latencies, 0.95),
+      workerRestarts: health.workerRestarts,
+    };
+  } finally {
+    await client.close();
+    await server.close();
+  }
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
