@@ -1,10 +1,9 @@
 import type { ExtractOptions, GrayImage } from '../types.js';
 import type { Facet } from '../config.js';
 import { UserError } from '../util/errors.js';
-import { loadVitWeights, type VitWeights } from './weights.js';
 import { preprocess } from './preprocess.js';
 import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from './graph.js';
-import { vitSession } from './session.js';
+import { vitSession, vitWeights } from './session.js';
 
 /**
  * Raw ViT features for the paper's pictures (PCA of keys, queries, values and tokens of
@@ -30,20 +29,8 @@ export interface Analysis {
   heads: number;
 }
 
-const weightsCache = new Map<string, Promise<VitWeights>>();
-
-function weightsFor(path: string): Promise<VitWeights> {
-  let weights = weightsCache.get(path);
-  if (!weights) {
-    weights = loadVitWeights(path);
-    weights.catch(() => weightsCache.delete(path));
-    weightsCache.set(path, weights);
-  }
-  return weights;
-}
-
 export async function analyzeImage(weightsPath: string, image: GrayImage, options: AnalysisOptions): Promise<Analysis> {
-  const weights = await weightsFor(weightsPath);
+  const weights = await vitWeights(weightsPath);
   const { config } = weights;
   for (const layer of options.layers) {
     if (!Number.isInteger(layer) || layer < 0 || layer >= config.depth) {

@@ -1,10 +1,9 @@
 import type { Extractor, ExtractOptions, Features, GrayImage } from '../types.js';
 import type { Facet } from '../config.js';
 import { UserError } from '../util/errors.js';
-import { loadVitWeights } from './weights.js';
 import { preprocess } from './preprocess.js';
 import { ATTENTION_OUTPUT, facetOutputName, type GraphRequest } from './graph.js';
-import { vitSession, releaseSessions } from './session.js';
+import { vitSession, vitWeights, releaseSessions } from './session.js';
 
 export interface DinoExtractorOptions {
   weightsPath: string;
@@ -23,7 +22,7 @@ export interface DinoExtractorOptions {
  * heads, min–max normalized per image.
  */
 export async function createDinoExtractor(options: DinoExtractorOptions): Promise<Extractor> {
-  const weights = await loadVitWeights(options.weightsPath);
+  const weights = await vitWeights(options.weightsPath);
   const { config } = weights;
   if (options.layer < 0 || options.layer >= config.depth) {
     throw new UserError(`--layer must be in 0..${config.depth - 1} for ${options.model} (got ${options.layer})`);

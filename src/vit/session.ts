@@ -1,5 +1,5 @@
 import ort from 'onnxruntime-node';
-import type { VitWeights } from './weights.js';
+import { loadVitWeights, type VitWeights } from './weights.js';
 import { log } from '../util/log.js';
 import { buildVitGraph, INPUT_NAME, type GraphRequest } from './graph.js';
 
@@ -40,6 +40,19 @@ function intraOpThreads(): number {
     return 1;
   }
   return Number(raw);
+}
+
+const weightsCache = new Map<string, Promise<VitWeights>>();
+
+/** A weights file, read and validated once per process (every graph of it shares the arrays). */
+export function vitWeights(path: string): Promise<VitWeights> {
+  let weights = weightsCache.get(path);
+  if (!weights) {
+    weights = loadVitWeights(path);
+    weights.catch(() => weightsCache.delete(path));
+    weightsCache.set(path, weights);
+  }
+  return weights;
 }
 
 /** Distinct graphs kept alive; a service sees one frame size, analysis a handful. */
