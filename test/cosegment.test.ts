@@ -27,8 +27,10 @@ test('co-segmentation finds the planted salient cluster in every image', () => {
 
 test('k auto: the elbow rule fires at k = 4 on three planted clusters, and keeps 4 as the reference does', () => {
   const tall = (seed: number) => plant({ grid: [12, 10], seed, cluster: (r) => Math.floor(r / 4), saliency: (r) => (r >= 4 && r < 8 ? 0.8 : 0.05) });
-  const result = cosegment([1, 2, 3, 4].map(tall), { ...options, k: 'auto' });
+  const fits: string[] = [];
+  const result = cosegment([1, 2, 3, 4].map(tall), { ...options, k: 'auto', onFit: (k, maxK) => fits.push(`${k}/${maxK}`) });
   assert.is(result.k, 4);
+  assert.equal(fits, ['1/14', '2/14', '3/14', '4/14'], 'progress reports every k tried');
   // The clusters refine the planted layers (one layer is split in two), and the bone layer is the mask.
   const layerOf = new Map<number, number>();
   for (const [m, labels] of result.labels.entries()) {

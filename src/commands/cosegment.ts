@@ -8,7 +8,7 @@ import { writeGrayPng } from '../io/image.js';
 import { cosegment } from '../segment/cosegment.js';
 import { patchMaskToImage } from '../segment/mask.js';
 import { votesNeeded } from '../segment/vote.js';
-import { createProgress } from '../util/progress.js';
+import { createProgress, type Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
 
 export interface CosegmentCommandOptions extends SegmentOptions {
@@ -26,6 +26,18 @@ export function addFitEveryOption(command: Command): Command {
   );
 }
 
+/** A progress bar over the k-means fits (up to 14 with --k auto), opened on the first fit. */
+export function kmeansProgress(): { onFit: (k: number, maxK: number) => void; stop: () => void } {
+  let bar: Progress | undefined;
+  return {
+    onFit: (k, maxK) => {
+      bar ??= createProgress('k-means', maxK, 'k-means [{bar}] k = {value} of at most {total}');
+      bar.update(k);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
 export function register(program: Command): void {
   const command = program
     .command('cosegment')
@@ -41,7 +53,13 @@ export function register(program: Command): void {
 async function runCosegment(dir: string, options: CosegmentCommandOptions): Promise<void> {
   const items = await readFeaturesDir(dir);
   const features = items.map((item) => item.features);
-  const result = cosegment(features, { k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery });
+  const kmeans = kmeansProgress();
+  let result;
+  try {
+    result = cosegment(features, { k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery, onFit: kmeans.onFit });
+  } finally {
+    kmeans.stop();
+  }
   await mkdir(options.out, { recursive: true });
   const progress = createProgress('masks', items.length);
   try {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
-import { addFitEveryOption } from './cosegment.js';
+import { addFitEveryOption, kmeansProgress } from './cosegment.js';
 import { numberInRange } from '../config.js';
 import { openExtractor } from '../backend.js';
 import { readGray, writeGrayPng } from '../io/image.js';
@@ -100,6 +100,7 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
   if (inputs.length === 0) throw new UserError('no readable input image');
   const extractor = await openExtractor(backendRequest(options));
   const progress = createProgress('features', inputs.length);
+  const kmeans = kmeansProgress();
   let outcome;
   try {
     outcome = await segmentImages(extractor, inputs, {
@@ -110,9 +111,14 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
       fitEvery: options.fitEvery,
       surfaceTolerancePx,
       onExtracted: () => progress.increment(),
+      onFit: (k, maxK) => {
+        progress.stop(); // one bar at a time on the terminal line
+        kmeans.onFit(k, maxK);
+      },
     });
   } finally {
     progress.stop();
+    kmeans.stop();
     await extractor.dispose();
   }
   await mkdir(options.out, { recursive: true });

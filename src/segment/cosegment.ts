@@ -11,6 +11,8 @@ export interface CosegmentOptions {
   seed: number;
   /** Fit k-means on every n-th descriptor (reference: 100), then assign all; default 1. */
   fitEvery?: number;
+  /** Progress of k-means: called after each fit with the k fitted and the most k that may be tried. */
+  onFit?: (k: number, maxK: number) => void;
 }
 
 export interface CosegmentResult {
@@ -82,7 +84,7 @@ export function cosegment(features: Features[], options: CosegmentOptions): Cose
   if (options.k !== 'auto' && options.k > fitted) {
     throw new UserError(`--k ${options.k} is more than the ${fitted} descriptors k-means is fitted on (${points.n} patches, fit on every ${options.fitEvery ?? 1})`);
   }
-  const fit = clusterPoints(points, { k: options.k, seed: options.seed, fitEvery: options.fitEvery });
+  const fit = clusterPoints(points, { k: options.k, seed: options.seed, fitEvery: options.fitEvery, onFit: options.onFit });
   const labels = splitLabels(fit.labels, features);
   return { labels, ...voteOnLabels(labels, features, fit.k, options.tau, options.votes) };
 }

@@ -17,6 +17,8 @@ export interface ChooseKOptions {
    * cannot afford that and labels its frames itself.
    */
   sampleOnly?: boolean;
+  /** Called after each k-means fit with the k just fitted and the most that may be tried. */
+  onFit?: (k: number, maxK: number) => void;
 }
 
 export interface ChosenK extends KMeansFit {
@@ -36,9 +38,12 @@ export interface ChosenK extends KMeansFit {
 export function clusterPoints(points: Points, options: ChooseKOptions): ChosenK {
   const sample = subsample(points, options.fitEvery ?? 1);
   const seeder = new KMeansPlusPlus(sample, seededRandom(options.seed));
+  const maxK = Math.min(DEFAULTS.maxK, sample.n);
   const fitAll = (k: number): KMeansFit => {
     const fit = fitKMeans(sample, k, options.seed, { maxIterations: options.maxIterations }, seeder);
-    return sample === points || options.sampleOnly ? fit : { ...fit, ...assign(points, fit.centroids, k) };
+    const result = sample === points || options.sampleOnly ? fit : { ...fit, ...assign(points, fit.centroids, k) };
+    options.onFit?.(k, options.k === 'auto' ? maxK : k);
+    return result;
   };
   const scored = options.sampleOnly ? sample.n : points.n;
   if (options.k !== 'auto') {
@@ -46,7 +51,6 @@ export function clusterPoints(points: Points, options: ChooseKOptions): ChosenK 
     return { ...fit, meanSsd: [fit.ssd / scored] };
   }
   const meanSsd: number[] = [];
-  const maxK = Math.min(DEFAULTS.maxK, sample.n);
   let previous: KMeansFit | undefined;
   for (let k = 1; k <= maxK; k++) {
     if (previous && previous.ssd === 0) return { ...previous, meanSsd };
