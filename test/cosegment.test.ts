@@ -102,6 +102,8 @@ test('inconsistent features and impossible k are refused with the image named', 
   assert.throws(() => cosegment([{ ...a, saliency: new Float32Array(29) }], options), /image 0: 29 saliency values for a 6×5 grid/);
   assert.throws(() => cosegment([], options), /at least one image/);
   assert.throws(() => cosegment([a], { ...options, k: 31 }), /--k 31 is more than the 30 descriptors/);
+  assert.throws(() => cosegment([a], { ...options, k: 9, fitEvery: 4 }), /--k 9 is more than the 8 descriptors k-means is fitted on \(30 patches, fit on every 4\)/);
+  assert.throws(() => cosegment([a], { ...options, fitEvery: 2.5 }), /--fit-every must be a positive integer \(got 2\.5\)/);
 });
 
 test.run();

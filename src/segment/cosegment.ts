@@ -80,9 +80,11 @@ export function voteOnLabels(
 export function cosegment(features: Features[], options: CosegmentOptions): CosegmentResult {
   checkFeatures(features);
   const points = stackDescriptors(features);
-  const fitted = Math.ceil(points.n / Math.max(1, options.fitEvery ?? 1));
+  const fitEvery = options.fitEvery ?? 1;
+  if (!Number.isInteger(fitEvery) || fitEvery < 1) throw new UserError(`--fit-every must be a positive integer (got ${fitEvery})`);
+  const fitted = Math.ceil(points.n / fitEvery);
   if (options.k !== 'auto' && options.k > fitted) {
-    throw new UserError(`--k ${options.k} is more than the ${fitted} descriptors k-means is fitted on (${points.n} patches, fit on every ${options.fitEvery ?? 1})`);
+    throw new UserError(`--k ${options.k} is more than the ${fitted} descriptors k-means is fitted on (${points.n} patches, fit on every ${fitEvery})`);
   }
   const fit = clusterPoints(points, { k: options.k, seed: options.seed, fitEvery: options.fitEvery, onFit: options.onFit });
   const labels = splitLabels(fit.labels, features);
