@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameSource, parseSource, type Frame, type SourceState } from '../src/ingest/source.js';
 import { StreamLogParser, failureReason } from '../src/ingest/ffmpeg-log.js';
@@ -189,6 +189,19 @@ test('a file with damaged data delivers what can be decoded, then ends in error 
   assert.ok(frames.length > 0 && frames.length < FRAMES, `${frames.length} of ${FRAMES} frames decoded`);
   assert.is(states.at(-1), 'error');
   assert.match(detail, /garbled\.mp4: corrupt video: ffmpeg reported \d+ decoding errors? \(.+\)/);
+});
+
+test('an MP4 cut short after its index delivers the frames before the cut, then ends in error saying so', async () => {
+  const whole = join(dir, 'indexed.mp4');
+  await makeVideo(whole, { frames: FRAMES, width: W, height: H, fps: FPS, codec: 'h264', faststart: true });
+  const cut = join(dir, 'cut.mp4');
+  writeFileSync(cut, readFileSync(whole).subarray(0, Math.floor(statSync(whole).size * 0.6)));
+  const source = new FrameSource(parseSource(cut, {}));
+  let detail = '';
+  source.on('state', (state: SourceState, text?: string) => state === 'error' && (detail = text ?? ''));
+  const { frames } = await collect(source);
+  assert.ok(frames.length > 0 && frames.length < FRAMES, `${frames.length} of ${FRAMES} frames decoded`);
+  assert.match(detail, /cut\.mp4: truncated video: the file ends before the data its index lists/);
 });
 
 test('a capture device that does not exist, or an unknown input format, is refused', async () => {

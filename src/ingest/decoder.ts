@@ -31,6 +31,8 @@ export interface DecoderExit {
   decodeErrors: number;
   /** ffmpeg's words for the first of them. */
   decodeError?: string;
+  /** The input ended before the data its index promised (ffmpeg: "partial file"). */
+  truncated: boolean;
 }
 
 export interface DecoderOptions {
@@ -63,6 +65,7 @@ const STDERR_LINES = 40;
 /** ffmpeg's line for a packet it had to skip ("Error while decoding stream #0:0: …", "error while decoding MB 2 11 …"). */
 const DECODE_ERROR = /error while decoding/i;
 const STREAM_DECODE_ERROR = /Error while decoding stream/i;
+const PARTIAL_FILE = /: partial file$/;
 
 export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): DecoderRun {
   const name = describeSource(spec);
@@ -74,6 +77,7 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
   let decodeErrors = 0;
   let decodeError: string | undefined;
   let streamLevel = false;
+  let truncated = false;
 
   let resolveInfo!: (info: DecodedInfo) => void;
   let rejectInfo!: (error: Error) => void;
@@ -107,6 +111,7 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
     stderrTail.push(line);
     if (stderrTail.length > STDERR_LINES) stderrTail.shift();
     parser.push(line);
+    truncated ||= PARTIAL_FILE.test(line);
     if (DECODE_ERROR.test(line)) {
       decodeErrors += 1;
       const reason = failureReason([line]).replace(/^Error while decoding stream #\d+:\d+:\s*/i, '');
@@ -154,7 +159,7 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
       }
       // A process that never started leaves the frame stream open; close it so `done` settles.
       if (!process) frames.end();
-      resolve({ ok, signal: signal ?? undefined, reason, message: fatal, decodeErrors, decodeError });
+      resolve({ ok, signal: signal ?? undefined, reason, message: fatal, decodeErrors, decodeError, truncated });
     };
     command.on('end', () => finish());
     command.on('error', (error: Error) => {

@@ -31,8 +31,14 @@ export function openFailure(spec: SourceSpec, exit: DecoderExit, reason = exit.r
   return new UserError(exit.message ?? `${describeSource(spec)}: ${WHAT_FAILED[spec.kind]} (${reason ?? 'it contains no video frames'})${hint}`);
 }
 
+/** True when a run that ended normally still lost frames to damaged or missing data. */
+export function isDamaged(exit: DecoderExit): boolean {
+  return exit.truncated || exit.decodeErrors > 0;
+}
+
 /** A video that opened but had data ffmpeg could not decode (its frames there are missing or damaged). */
 export function corruptVideo(name: string, exit: DecoderExit): string {
+  if (exit.truncated) return `${name}: truncated video: the file ends before the data its index lists (partial file)`;
   const errors = exit.decodeErrors === 1 ? '1 decoding error' : `${exit.decodeErrors} decoding errors`;
   return `${name}: corrupt video: ffmpeg reported ${errors} (${exit.decodeError})`;
 }

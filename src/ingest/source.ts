@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { startDecoder, type DecodedInfo, type DecoderExit, type DecoderRun } from './decoder.js';
 import { describeSource, isRestartable, type SourceSpec } from './spec.js';
-import { checkSourceExists, corruptVideo, openFailure } from './open-errors.js';
+import { checkSourceExists, corruptVideo, isDamaged, openFailure } from './open-errors.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { GrayImage } from '../types.js';
@@ -117,7 +117,11 @@ export class FrameSource extends EventEmitter {
    */
   async start(): Promise<SourceInfo> {
     if (this.starting || this.run || this.finished) throw new Error(`${this.name}: start() may be called once`);
-    await checkSourceExists(this.spec);
+    await checkSourceExists(this.spec).catch((error: Error) => {
+      // A missing file or device is this source's final state, not "starting" for ever.
+      this.finish('error', error.message);
+      throw error;
+    });
     return new Promise<SourceInfo>((resolve, reject) => {
       this.starting = { resolve, reject };
       this.setState('starting');
@@ -225,7 +229,7 @@ export class FrameSource extends EventEmitter {
       return;
     }
     if (!exit.ok) this.finish('error', reason);
-    else if (exit.decodeErrors) this.finish('error', corruptVideo(this.name, exit));
+    else if (isDamaged(exit)) this.finish('error', corruptVideo(this.name, exit));
     else this.finish('ended');
   }
 

@@ -5,7 +5,7 @@ import { RollingBank, type BankOptions } from '../segment/bank.js';
 import { writeGrayPng } from '../io/image.js';
 import { OverlayEncoder, tintOverlay } from './overlay.js';
 import type { VideoReader } from '../ingest/video-reader.js';
-import { corruptVideo } from '../ingest/open-errors.js';
+import { corruptVideo, isDamaged } from '../ingest/open-errors.js';
 import type { Extractor } from '../types.js';
 
 /** Where a replay writes: a folder, or an .mp4 with its masks and summary beside it. */
@@ -115,7 +115,7 @@ export async function replayVideo(reader: VideoReader, extractor: Extractor, opt
   }
   const exit = await reader.done;
   if (!error && !exit.ok) error = `${options.input}: decoding stopped after ${perFrame.length} frames (${exit.reason})`;
-  if (!error && exit.decodeErrors) error = `${corruptVideo(options.input, exit)}; the ${perFrame.length} frames it could decode were processed`;
+  if (!error && isDamaged(exit)) error = `${corruptVideo(options.input, exit)}; the ${perFrame.length} frames it could decode were processed`;
   let overlay: string | null = null;
   if (perFrame.length === 0) {
     await encoder.abort();

@@ -27,13 +27,15 @@ export interface VideoSpec {
   fps: number;
   /** ffv1 in Matroska keeps every pixel; h264 in MP4 is what devices and recorders write. */
   codec: 'ffv1' | 'h264';
+  /** MP4 only: the index before the data, as streaming servers write it. */
+  faststart?: boolean;
 }
 
 /** Encodes frames (the test pattern unless `render` draws them) into `path`; resolves when ffmpeg has written it. */
 export async function makeVideo(path: string, spec: VideoSpec, render = (i: number) => patternFrame(i, spec.width, spec.height)): Promise<void> {
   const codec = spec.codec === 'ffv1'
     ? ['-c:v', 'ffv1', '-pix_fmt', 'gray']
-    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '12', '-pix_fmt', 'yuv420p', '-g', '5'];
+    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '12', '-pix_fmt', 'yuv420p', '-g', '5', ...(spec.faststart ? ['-movflags', '+faststart'] : [])];
   const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'gray',
     '-s', `${spec.width}x${spec.height}`, '-r', String(spec.fps), '-i', 'pipe:0', ...codec, path];
   const child = spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
