@@ -1,0 +1,265 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunningServer } from '../src/server/server.js';
+import type { StatusMessage, HelloMessage } from '../src/server/protocol.js';
+import type { Health } from '../src/server/health.js';
+import { encodeSafetensors, parseSafetensors, type TensorToWrite } from '../src/vit/safetensors.js';
+import { seededRandom } from '../src/segment/random.js';
+import { DEFAULT_VIDEO } from '../src/commands/serve.js';
+import { record, get, startPhantomServer, wsUrl, type Received } from './helpers/service.js';
+import { freePort, pidAlive, startFfmpeg, stopProcess, tempDir, waitFor } from './helpers/videos.js';
+import { makeTinyVit } from './helpers/tiny-vit.js';
+import { childPids, processName, runBonestream, servedUrl, serveOn, sleep } from './helpers/live.js';
+
+/**
+ * Faults the live service must survive (issue 7): its ffmpeg killed, a stalled source, inputs
+ * that are not (whole) videos, a crashing inference worker, bad weights, and signals.
+ */
+const dir = tempDir('bonestream-faults-');
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const FAST_RESTART = { initial: 150, max: 600 };
+
+const statuses = (r: Received) => r.text.filter((m): m is StatusMessage => m.type === 'status');
+const frames = (r: Received) => r.binary.filter((m) => m.header.type === 'frame');
+const masks = (r: Received) => r.binary.filter((m) => m.header.type === 'mask');
+const health = async (server: RunningServer) => JSON.parse((await get(`${server.url}healthz`)).body) as Health;
+const metricsText = async (server: RunningServer) => (await get(`${server.url}metrics`)).body;
+
+test('ffmpeg killed mid-stream: restarted with back-off, clients see the state change and recover, no process left', async () => {
+  const server = await startPhantomServer({ sourceOptions: { backoffMs: FAST_RESTART } });
+  const client = record(wsUrl(server));
+  const pids: number[] = [];
+  try {
+    await client.until((r) => masks(r).length >= 2, 20_000, 'the first masks');
+    for (let round = 0; round < 2; round++) {
+      const pid = server.source.pid!;
+      pids.push(pid);
+      assert.is(processName(pid), 'ffmpeg');
+      assert.ok(childPids(process.pid).includes(pid), 'the source\'s ffmpeg is a child of the server');
+      const seen = statuses(client.received).length;
+      const lastFrame = frames(client.received).at(-1)!.header.seq;
+      const lastMask = masks(client.received).at(-1)!.header.seq;
+      process.kill(pid, 'SIGKILL');
+
+      await client.until(() => statuses(client.received).slice(seen).some((s) => s.source.state === 'restarting'), 5000, 'status: restarting');
+      const restarting = statuses(client.received).slice(seen).find((s) => s.source.state === 'restarting')!;
+      assert.match(restarting.source.detail ?? '', /ffmpeg was killed \(SIGKILL\); restarting in \d+ ms/);
+      await client.until(() => statuses(client.received).slice(seen).some((s) => s.source.state === 'running'), 10_000, 'status: running again');
+      await client.until(() => (masks(client.received).at(-1)?.header.seq ?? -1) > lastFrame + 3, 15_000, 'masks of new frames');
+      assert.ok(frames(client.received).at(-1)!.header.seq > lastFrame, 'frames flow again');
+      assert.ok(masks(client.received).at(-1)!.header.seq > lastMask, 'masks flow again');
+      await waitFor(`killed ffmpeg ${pid} to be reaped`, () => !pidAlive(pid), 3000);
+      assert.is.not(server.source.pid, pid);
+    }
+    // Back-off: the second restart waited longer than the first.
+    const delays = statuses(client.received)
+      .map((s) => /restarting in (\d+) ms/.exec(s.source.detail ?? '')?.[1])
+      .filter((d): d is string => d !== undefined)
+      .map(Number);
+    assert.equal(delays, [FAST_RESTART.initial, FAST_RESTART.initial * 2]);
+    const body = await health(server);
+    assert.is(body.status, 'ok');
+    assert.is(body.source.state, 'running');
+    pids.push(server.source.pid!);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+  for (const pid of pids) assert.not.ok(pidAlive(pid), `ffmpeg ${pid} is gone after close()`);
+  assert.not.ok(childPids(process.pid).some((pid) => processName(pid) === 'ffmpeg'), 'no ffmpeg child left');
+});
+
+test('a stalled live source is detected within the bounded time, shown in /healthz, restarted, and recovers', async () => {
+  const port = await freePort();
+  const url = `udp://127.0.0.1:${port}`;
+  const stallTimeoutMs = 1000;
+  const publisher = startFfmpeg(['-re', '-stream_loop', '-1', '-i', DEFAULT_VIDEO, '-c:v', 'libx264', '-preset', 'ultrafast',
+    '-tune', 'zerolatency', '-g', '5', '-pix_fmt', 'yuv420p', '-f', 'mpegts', `${url}?pkt_size=1316`]);
+  const server = await serveOn(url, {}, { sourceOptions: { stallTimeoutMs, openTimeoutMs: 3000, backoffMs: FAST_RESTART } });
+  const client = record(wsUrl(server));
+  try {
+    await client.until((r) => r.binary.length >= 5, 20_000, 'frames from the UDP stream');
+    await waitFor('source running', () => server.source.state === 'running', 5000);
+    const stalledPid = server.source.pid!;
+    const seen = statuses(client.received).length;
+
+    publisher.kill('SIGSTOP');
+    const pausedAt = Date.now();
+    let reported: Health | undefined;
+    while (!reported && Date.now() - pausedAt < stallTimeoutMs + 4000) {
+      const body = await health(server);
+      if (/no frame for 1000 ms/.test(body.source.detail ?? '')) reported = body;
+      else await sleep(100);
+    }
+    const detectedAfter = Date.now() - pausedAt;
+    assert.ok(reported, '/healthz names the stall');
+    assert.ok(detectedAfter <= stallTimeoutMs + 1500, `stall in /healthz ${detectedAfter} ms after the source paused`);
+    assert.ok(['stalled', 'restarting'].includes(reported!.source.state), reported!.source.state);
+    assert.is(reported!.status, 'degraded');
+    assert.ok(statuses(client.received).slice(seen).some((s) => s.source.state === 'stalled' && s.source.detail === 'no frame for 1000 ms'), 'clients told: stalled');
+    await waitFor('the stalled ffmpeg to be killed and a new one started', () => !pidAlive(stalledPid) && server.source.pid !== undefined, 5000);
+
+    publisher.kill('SIGCONT');
+    const before = frames(client.received).length;
+    await client.until(() => frames(client.received).length >= before + 5, 15_000, 'frames after the stall');
+    await waitFor('running again', () => server.source.state === 'running', 5000);
+    const after = await health(server);
+    assert.is(after.source.state, 'running');
+    assert.is(after.status, 'ok');
+  } finally {
+    publisher.kill('SIGCONT');
+    await client.close();
+    await server.close();
+    await stopProcess(publisher);
+  }
+});
+
+/** A file that is not a video, one cut in half, and one with its middle overwritten. */
+function badVideos(): Record<'text' | 'truncated' | 'garbled', string> {
+  const good = readFileSync(DEFAULT_VIDEO);
+  const files = { text: join(dir, 'notes.mp4'), truncated: join(dir, 'truncated.mp4'), garbled: join(dir, 'garbled.mp4') };
+  writeFileSync(files.text, 'patient notes, not a video\n');
+  writeFileSync(files.truncated, good.subarray(0, good.length >> 1));
+  const garbled = Buffer.from(good);
+  const random = seededRandom(7);
+  for (let i = garbled.length >> 2; i < (3 * garbled.length) >> 2; i++) garbled[i] = Math.floor(random() * 256);
+  writeFileSync(files.garbled, garbled);
+  return files;
+}
+
+test('bonestream video (a child process) on a broken input or a device: a message naming it, exit ≠ 0', async () => {
+  const files = badVideos();
+  const cases: Array<[string, RegExp]> = [
+    [files.text, /notes\.mp4: not a readable video \(Invalid data found/],
+    [files.truncated, /truncated\.mp4: .*(damaged|corrupt|partial)/i],
+    [files.garbled, /garbled\.mp4: .*(damaged|corrupt|invalid)/i],
+    ['v4l2:/dev/video-bonestream-absent', /not a device \(v4l2:\/dev\/video-bonestream-absent\).*bonestream serve/],
+  ];
+  const runs = cases.map(([input], i) => runBonestream(['video', input, '--out', join(dir, `out-${i}`), '--backend', 'physics']));
+  const exits = await Promise.all(runs.map((run) => run.exited));
+  cases.forEach(([input, message], i) => {
+    assert.is(exits[i].signal, null, `${input}: exited by itself`);
+    assert.is.not(exits[i].code, 0, `${input}: exit code`);
+    assert.match(runs[i].stderr(), message, input);
+    assert.not.match(runs[i].stderr(), /internal error|\n\s+at /, `${input}: no stack trace`);
+  });
+});
+
+test('the server on a broken, damaged or missing source: source state error in /healthz and hello; it keeps serving', async () => {
+  const files = badVideos();
+  const sources: Array<[string, RegExp]> = [
+    [files.text, /notes\.mp4: not a readable video/],
+    [files.truncated, /truncated\.mp4: .*(damaged|corrupt|partial)/i],
+    [join(dir, 'absent.mp4'), /absent\.mp4: no such file/],
+    ['v4l2:/dev/video-bonestream-absent', /\/dev\/video-bonestream-absent: no such capture device/],
+  ];
+  await Promise.all(
+    sources.map(async ([input, detail]) => {
+      const server = await serveOn(input, {});
+      try {
+        await waitFor(`${input}: source error`, () => server.source.state === 'error', 15_000);
+        const response = await get(`${server.url}healthz`);
+        assert.is(response.status, 503, input);
+        const body = JSON.parse(response.body) as Health;
+        assert.is(body.status, 'error');
+        assert.is(body.source.state, 'error');
+        assert.match(body.source.detail ?? '', detail);
+        const client = record(wsUrl(server));
+        await client.until((r) => r.text.length > 0, 5000, 'hello');
+        assert.is((client.received.text[0] as HelloMessage).source.state, 'error', input);
+        await client.close();
+        assert.is((await get(server.url)).status, 200, 'the page is still served');
+      } finally {
+        await server.close();
+      }
+    }),
+  );
+});
+
+test('while the inference worker is down after a crash: /healthz and clients report it, video keeps flowing, then masks resume', async () => {
+  const server = await startPhantomServer({ limits: { workerBackoffMs: { initial: 400, max: 1600 } } });
+  const client = record(wsUrl(server));
+  try {
+    await client.until((r) => masks(r).length >= 2, 20_000, 'the first masks');
+    const seen = statuses(client.received).length;
+    await server.inference.fault('throw');
+    await client.until(() => statuses(client.received).slice(seen).some((s) => s.backend.state === 'restarting'), 5000, 'status: restarting');
+    const framesAtCrash = frames(client.received).length;
+    const masksAtCrash = masks(client.received).length;
+    const down = statuses(client.received).slice(seen).find((s) => s.backend.state === 'restarting')!;
+    assert.match(down.backend.detail ?? '', /injected fault|exited/);
+    assert.match(down.backend.detail ?? '', /restarting in 400 ms/);
+    const body = await health(server);
+    assert.is(body.backendState, 'restarting');
+    assert.is(body.status, 'degraded');
+    assert.is(body.source.state, 'running');
+    assert.match(await metricsText(server), /^bonestream_backend_state\{state="restarting",backend="physics"\} 1$/m);
+
+    await client.until(() => statuses(client.received).slice(seen).some((s) => s.backend.state === 'running'), 20_000, 'status: running again');
+    const framesWhileDown = frames(client.received).length - framesAtCrash;
+    assert.ok(framesWhileDown > 0, `video relayed while the worker was down (${framesWhileDown} frames)`);
+    await client.until(() => masks(client.received).length >= masksAtCrash + 3, 15_000, 'masks again');
+    const after = await health(server);
+    assert.is(after.status, 'ok');
+    assert.is(after.workerRestarts, 1);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+test('serve --backend dino with a corrupt or wrong-shaped weight file: refused at start, naming the tensor', async () => {
+  const tiny = makeTinyVit({ dim: 16, depth: 2, heads: 2, mlpDim: 32, seed: 3 });
+  const parsed = parseSafetensors(tiny, 'tiny');
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const [name, entry] of parsed.entries) tensors[name] = { shape: entry.shape, data: parsed.read(name) };
+  const key = 'encoder.layer.1.attention.attention.key.weight';
+  tensors[key] = { shape: [16, 15], data: new Float32Array(16 * 15) };
+  const wrongShape = join(dir, 'wrong-shape.safetensors');
+  writeFileSync(wrongShape, encodeSafetensors(tensors, parsed.metadata));
+  const truncated = join(dir, 'truncated.safetensors');
+  writeFileSync(truncated, tiny.subarray(0, tiny.length - 100));
+
+  const cases: Array<[string, RegExp]> = [
+    [wrongShape, new RegExp(`wrong-shape\\.safetensors: tensor ${key.replace(/\./g, '\\.')} has shape \\[16, 15\\], expected \\[16, 16\\]`)],
+    [truncated, /truncated\.safetensors: truncated: tensor \S+ needs bytes/],
+  ];
+  const runs = cases.map(([model]) => runBonestream(['serve', '--source', DEFAULT_VIDEO, '--backend', 'dino', '--model', model, '--port', '0']));
+  const exits = await Promise.all(runs.map((run) => run.exited));
+  cases.forEach(([model, message], i) => {
+    assert.is(exits[i].code, 1, `${model}: exit code\n${runs[i].stderr()}`);
+    assert.match(runs[i].stderr(), message);
+    assert.not.match(runs[i].stdout(), /open http/, 'never listened');
+  });
+});
+
+// SIGTERM has the same test in server.test.ts; Ctrl-C at a console must behave the same.
+test('SIGINT on `bonestream serve`: clients get a close frame, ffmpeg stops, exit 0 within 2 s', async () => {
+  const run = runBonestream(['serve', '--source', DEFAULT_VIDEO, '--loop', '--realtime', '--backend', 'physics', '--port', '0'], { BONESTREAM_LOG: 'info' });
+  try {
+    const url = await servedUrl(run, 30_000);
+    const client = record(`${url.replace(/^http/, 'ws')}stream`);
+    await client.until((r) => masks(r).length > 0, 20_000, 'a mask');
+    const ffmpeg = childPids(run.child.pid!).filter((pid) => processName(pid) === 'ffmpeg');
+    assert.is(ffmpeg.length, 1, 'one ffmpeg');
+    const closed = new Promise<number>((done) => client.ws.once('close', (code) => done(code)));
+
+    const sentAt = Date.now();
+    run.child.kill('SIGINT');
+    const exit = await run.exited;
+    const tookMs = Date.now() - sentAt;
+    assert.equal(exit, { code: 0, signal: null }, run.stderr());
+    assert.ok(tookMs < 2000, `exited ${tookMs} ms after SIGINT`);
+    assert.is(await closed, 1001, 'close frame: going away');
+    assert.not.ok(pidAlive(ffmpeg[0]), 'ffmpeg stopped');
+    assert.match(run.stderr(), /SIGINT: shutting down/);
+    assert.not.match(run.stderr(), /shutdown took over/, 'a clean shutdown, not the deadline');
+  } finally {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+  }
+});
+
+test.run();

@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect, Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { parseSource, type SourceArgOptions } from '../../src/ingest/spec.js';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
+import { DEFAULTS } from '../../src/config.js';
+import { REPO_ROOT } from './env.js';
+
+/**
+ * The live service under faults and load: in-process servers on any source, `bonestream`
+ * as a child process, raw sockets, and the process table (/proc, Linux).
+ */
+
+export const BIN = resolve(REPO_ROOT, 'bin/bonestream.js');
+
+export const PHYSICS = {
+  backend: 'physics',
+  model: DEFAULTS.model,
+  stride: DEFAULTS.stride,
+  loadSize: DEFAULTS.loadSize,
+  layer: DEFAULTS.layer,
+  facet: DEFAULTS.facet,
+} as const satisfies ServerOptions['backend'];
+
+/** The service on a free loopback port, on `input`, with the physics backend unless overridden. */
+export function serveOn(input: string, source: SourceArgOptions, overrides: Partial<ServerOptions> = {}): Promise<RunningServer> {
+  return startServer({ source: parseSource(input, source), backend: PHYSICS, port: 0, ...overrides });
+}
+
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Pids whose parent is `pid` (from /proc/<pid>/stat; field 4 is the parent). */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name sits in parentheses and may hold spaces: split after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid) children.push(Number(entry));
+    } catch {
+      // The process ended while the table was read.
+    }
+  }
+  return children;
+}
+
+/** The command name of a pid ('ffmpeg', 'node', …), or undefined once it is gone. */
+export function processName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident set size of a pid in bytes (/proc/<pid>/statm, second field, in pages of 4 KiB). */
+export function rssOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+}
+
+export interface ChildRun {
+  child: ChildProcess;
+  /** Everything written so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Exit code (null when killed by a signal) and signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `bonestream <args>` as a child process, with progress bars off. */
+export function runBonestream(args: string[], env: NodeJS.ProcessEnv = {}): ChildRun {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BONESTREAM_NO_PROGRESS: '1', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('close', (code, signal) => done({ code, signal })),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Waits for the address `serve` prints on stdout; fails with its stderr if it exits or takes too long. */
+export async function servedUrl(run: ChildRun, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = /bonestream: open (\S+)/.exec(run.stdout());
+    if (match) return match[1];
+    if (run.child.exitCode !== null || run.child.signalCode !== null || Date.now() > deadline) {
+      throw new Error(`serve did not print its address within ${timeoutMs} ms (exit ${run.child.exitCode}):\n${run.stderr()}`);
+    }
+    await sleep(50);
+  }
+}
+
+/**
+ * A raw TCP client that completes the WebSocket upgrade on `/stream` and then does whatever
+ * the test wants (typically: never reads again). Resolves once the 101 response arrived.
+ */
+export function rawWebSocket(port: number, path = '/stream'): Promise<Socket> {
+  return new Promise((done, fail) => {
+    const socket = connect(port, '127.0.0.1');
+    let head = '';
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      if (!head.startsWith('HTTP/1.1 101')) return fail(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
+      done(socket);
+    };
+    socket.on('data', onData);
+    socket.once('error', fail);
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+  });
+}
+
+/**
+ * The server's end of a loopback connection whose client end is `client`, when the server
+ * runs in this process: its `writableLength` is what the server holds in memory for that
+ * client (what ws reports as `bufferedAmount`).
+ */
+export function serverEndOf(client: Socket): Socket | undefined {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.find(
+    (handle): handle is Socket => handle instanceof Socket && handle !== client && handle.remotePort === client.localPort && handle.localPort === client.remotePort,
+  );
+}
