@@ -4,7 +4,11 @@ import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
-import type { AckMessage, ErrorMessage, HelloMessage, StatusMessage } from '../src/server/protocol.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AckMessage, ErrorMessage, HelloMessage, MaskHeader, StatusMessage } from '../src/server/protocol.js';
+import { makeTinyVit } from './helpers/tiny-vit.js';
+import { tempDir } from './helpers/videos.js';
 import { startPhantomServer, record, get, wsUrl } from './helpers/service.js';
 import { REPO_ROOT } from './helpers/env.js';
 
@@ -156,6 +160,29 @@ test('an inference worker that throws or dies is restarted; video is relayed thr
   } finally {
     await client.close();
     await server.close();
+  }
+});
+
+test('the DINO backend runs in the worker too (tiny seeded ViT weights): hello and masks name it', async () => {
+  const dir = tempDir();
+  const weights = join(dir, 'tiny.safetensors');
+  writeFileSync(weights, makeTinyVit({ dim: 32, depth: 2, heads: 2, mlpDim: 64, seed: 3 }));
+  const server = await startPhantomServer({
+    backend: { backend: 'dino', model: weights, stride: 8, loadSize: 64, layer: 1, facet: 'key' },
+  });
+  const client = record(wsUrl(server));
+  try {
+    await client.until(() => masksOf(client) >= 3, 20_000, 'masks from the ViT');
+    const hello = client.received.text[0] as HelloMessage;
+    assert.is(hello.backend, 'dino');
+    assert.is(hello.settings.loadSize, 64);
+    const mask = client.received.binary.find((m) => m.header.type === 'mask')!.header as MaskHeader;
+    assert.is(mask.backend, 'dino');
+    assert.equal([mask.width, mask.height], [256, 256]);
+  } finally {
+    await client.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -8,6 +8,7 @@ import { isLoopback, parseOrigins } from '../server/auth.js';
 import { WINDOW_RANGE } from '../server/control.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
+import { fetchModel, locateWeights } from '../vit/models.js';
 import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
 
 /** What `npm start` plays: the committed phantom video (fixtures/phantom.ts PHANTOM_VIDEO). */
@@ -76,9 +77,11 @@ async function serve(options: ServeOptions): Promise<void> {
   const token = options.token ?? (process.env.BONESTREAM_TOKEN || undefined);
   if (options.token) log.warn('--token is visible to other users of this machine (ps); prefer BONESTREAM_TOKEN');
 
+  if (options.default && options.backend === 'auto') await fetchWeightsIfMissing(options.model);
+
   const server = await startServer({
     source,
-    backend: backendRequest(options, Boolean(options.default)),
+    backend: backendRequest(options),
     window: options.window,
     tau: options.tau,
     votes: options.votes,
@@ -91,6 +94,20 @@ async function serve(options: ServeOptions): Promise<void> {
   process.stdout.write(`bonestream: open ${server.url}${token ? '?token=<your token>' : ''}\n`);
   if (!isLoopback(options.host)) log.warn(`listening on ${options.host}: reachable from other machines, token required`);
   await untilSignal(server);
+}
+
+/**
+ * `npm start` offers the ViT when it can: it downloads missing weights here, in the main
+ * thread, so the download shows its progress bar; the worker then finds them in models/
+ * (or, when the download failed, falls back to physics and says so).
+ */
+async function fetchWeightsIfMissing(model: string): Promise<void> {
+  if (await locateWeights(model)) return;
+  try {
+    await fetchModel(model);
+  } catch (error) {
+    log.warn(`could not download ${model} (${errorMessage(error).split('\n')[0]}); using the physics backend`);
+  }
 }
 
 async function readTls(certPath?: string, keyPath?: string): Promise<{ cert: Buffer; key: Buffer } | undefined> {

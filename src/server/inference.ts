@@ -140,6 +140,7 @@ export class Inference extends EventEmitter {
     this.ready = false;
     this.inFlight = undefined;
     let fatal: { message: string; user: boolean } | undefined;
+    let thrown: string | undefined;
 
     worker.on('message', (message: FromWorker) => {
       if (worker !== this.worker) return;
@@ -169,13 +170,14 @@ export class Inference extends EventEmitter {
       }
     });
     worker.on('error', (error) => {
+      thrown = error.message;
       if (worker === this.worker) log.error(`inference worker failed: ${error.message}`);
     });
     worker.on('exit', (code) => {
       if (worker !== this.worker || this.stopped) return;
       this.worker = undefined;
       this.ready = false;
-      const reason = fatal?.message ?? `worker exited (code ${code})`;
+      const reason = fatal?.message ?? (thrown ? `worker threw: ${thrown}` : `worker exited (code ${code})`);
       if (settled) {
         settled(fatal?.user ? new UserError(reason) : new Error(`inference backend failed to start: ${reason}`));
         return;
