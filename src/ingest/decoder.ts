@@ -1,8 +1,8 @@
 import ffmpeg from 'fluent-ffmpeg';
 import type { ChildProcess } from 'node:child_process';
-import { Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { ffmpegPath } from './ffmpeg-path.js';
-import { StreamLogParser, failureReason } from './ffmpeg-log.js';
+import { DamageLog, StreamLogParser, failureReason } from './ffmpeg-log.js';
 import { checkCrop, describeSource, type SourceSpec } from './spec.js';
 import { errorMessage } from '../util/errors.js';
 
@@ -11,9 +11,6 @@ export interface DecodedInfo {
   width: number;
   height: number;
   fps: number;
-  /** The input's size before any crop. */
-  sourceWidth: number;
-  sourceHeight: number;
   /** Files: their duration; undefined for live streams. */
   durationMs?: number;
 }
@@ -38,14 +35,15 @@ export interface DecoderExit {
 export interface DecoderOptions {
   /** The stream behind a stdin source (default: process.stdin). */
   stdin?: NodeJS.ReadableStream;
-  /** Called for each packet ffmpeg could not decode, with its reason. */
+  /** Called for each decoding error ffmpeg reports, with its reason. */
   onDecodeError?: (reason: string) => void;
 }
 
 /**
  * One ffmpeg process decoding a source to raw 8-bit gray frames on its stdout.
- * `frames` is an object-mode stream of [height * width] Uint8Arrays holding at most one
- * decoded frame: when nobody reads it, ffmpeg blocks on the pipe instead of memory growing.
+ * `frames` is an object-mode stream of [height * width] Uint8Arrays that holds at most one
+ * pipe read (≤ 64 KiB) of frames: when nobody reads it, ffmpeg blocks on the pipe instead of
+ * memory growing.
  */
 export interface DecoderRun {
   readonly frames: Transform;
@@ -62,22 +60,15 @@ const MAX_FRAME_PIXELS = 16384 * 16384;
 /** Fallback when ffmpeg prints no rate (some raw streams); the common video rate. */
 const DEFAULT_FPS = 25;
 const STDERR_LINES = 40;
-/** ffmpeg's line for a packet it had to skip ("Error while decoding stream #0:0: …", "error while decoding MB 2 11 …"). */
-const DECODE_ERROR = /error while decoding/i;
-const STREAM_DECODE_ERROR = /Error while decoding stream/i;
-const PARTIAL_FILE = /: partial file$/;
 
 export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): DecoderRun {
   const name = describeSource(spec);
   const parser = new StreamLogParser();
   const stderrTail: string[] = [];
-  let process: ChildProcess | undefined;
+  const damage = new DamageLog();
+  let child: ChildProcess | undefined;
   let killRequested = false;
   let fatal: string | undefined;
-  let decodeErrors = 0;
-  let decodeError: string | undefined;
-  let streamLevel = false;
-  let truncated = false;
 
   let resolveInfo!: (info: DecodedInfo) => void;
   let rejectInfo!: (error: Error) => void;
@@ -90,7 +81,7 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
 
   const frames = createSplitter(info);
 
-  const command = ffmpeg(spec.kind === 'stdin' ? (options.stdin ?? globalThis.process.stdin) as never : spec.input)
+  const command = ffmpeg(spec.kind === 'stdin' ? (options.stdin ?? process.stdin) as never : spec.input)
     .setFfmpegPath(ffmpegPath())
     .inputOptions(inputOptions(spec))
     .outputOptions(outputOptions(spec))
@@ -100,26 +91,19 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
   const kill = (reason?: string): void => {
     fatal ??= reason;
     killRequested = true;
-    process?.kill('SIGKILL');
+    child?.kill('SIGKILL');
   };
 
   command.on('start', () => {
-    process = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
-    if (killRequested) process?.kill('SIGKILL');
+    child = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+    if (killRequested) child?.kill('SIGKILL');
   });
   command.on('stderr', (line: string) => {
     stderrTail.push(line);
     if (stderrTail.length > STDERR_LINES) stderrTail.shift();
     parser.push(line);
-    truncated ||= PARTIAL_FILE.test(line);
-    if (DECODE_ERROR.test(line)) {
-      decodeErrors += 1;
-      const reason = failureReason([line]).replace(/^Error while decoding stream #\d+:\d+:\s*/i, '');
-      // A whole packet lost says more than a damaged macroblock: prefer its words.
-      if (!decodeError || (STREAM_DECODE_ERROR.test(line) && !streamLevel)) decodeError = reason;
-      streamLevel ||= STREAM_DECODE_ERROR.test(line);
-      options.onDecodeError?.(reason);
-    }
+    const damaged = damage.push(line);
+    if (damaged) options.onDecodeError?.(damaged);
     const { input, output, durationMs } = parser.log;
     if (input && spec.crop && !fatal) {
       try {
@@ -137,8 +121,6 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
         width: output.width,
         height: output.height,
         fps: output.fps ?? input.fps ?? DEFAULT_FPS,
-        sourceWidth: input.width,
-        sourceHeight: input.height,
         durationMs,
       };
       resolveInfo(known);
@@ -147,40 +129,40 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
 
   const exited = new Promise<DecoderExit>((resolve) => {
     const finish = (error?: Error | null): void => {
-      const signal = process?.signalCode ?? (killRequested ? 'SIGKILL' : undefined);
+      const signal = child?.signalCode ?? (killRequested ? 'SIGKILL' : undefined);
       const ok = !error && !signal;
       const reason = ok
         ? undefined
-        : fatal ?? (signal ? `ffmpeg was killed (${signal})` : process ? failureReason(stderrTail, spec.input) : errorMessage(error));
+        : fatal ?? (signal ? `ffmpeg was killed (${signal})` : child ? failureReason(stderrTail, spec.input) : errorMessage(error));
       if (!known) {
         rejectInfo(new Error(reason ?? 'ffmpeg wrote no video frames'));
         // Without a frame size nothing was split; let the stream end even though nobody reads it.
         frames.resume();
       }
       // A process that never started leaves the frame stream open; close it so `done` settles.
-      if (!process) frames.end();
-      resolve({ ok, signal: signal ?? undefined, reason, message: fatal, decodeErrors, decodeError, truncated });
+      if (!child) frames.end();
+      resolve({ ok, signal: signal ?? undefined, reason, message: fatal, decodeErrors: damage.errors, decodeError: damage.first, truncated: damage.truncated });
     };
     command.on('end', () => finish());
-    command.on('error', (error: Error) => {
-      // fluent-ffmpeg reports a closed output stream as an error; the exit status is the truth.
-      if (process && process.exitCode === 0 && !killRequested) finish();
-      else finish(error);
-    });
+    command.on('error', (error: Error) => finish(error));
   });
   const drained = new Promise<void>((resolve) => {
     frames.once('close', resolve);
     frames.once('error', () => resolve());
   });
 
-  command.pipe(frames, { end: true });
+  // fluent-ffmpeg kills ffmpeg 20 ms after its output stream closes, which can race a clean
+  // exit; a stream that never emits 'close' keeps that from happening.
+  const stdout = new PassThrough({ emitClose: false });
+  stdout.pipe(frames);
+  command.pipe(stdout, { end: true });
 
   return {
     frames,
     info,
     done: Promise.all([exited, drained]).then(([exit]) => exit),
     get pid() {
-      return process?.pid;
+      return child?.pid;
     },
     kill: () => kill(),
   };

@@ -56,6 +56,32 @@ export function parseVideoDetails(details: string): VideoStreamInfo | undefined 
   return { width: Number(size[1]), height: Number(size[2]), fps: fps && fps > 0 ? fps : undefined };
 }
 
+/** ffmpeg's line for data it had to skip ("Error while decoding stream #0:0: …", "error while decoding MB 2 11 …"). */
+const DECODE_ERROR = /error while decoding/i;
+const PACKET_ERROR = /^Error while decoding stream #\d+:\d+:\s*/i;
+const PARTIAL_FILE = /: partial file$/;
+
+/** Damage to the input that ffmpeg reports and then works around: skipped or patched data, a file cut short. */
+export class DamageLog {
+  errors = 0;
+  /** ffmpeg's words for the damage; a lost packet's rather than a patched macroblock's when both occur. */
+  first?: string;
+  truncated = false;
+  private packetLevel = false;
+
+  /** Reads one stderr line; returns the reason when it reports a decoding error. */
+  push(line: string): string | undefined {
+    this.truncated ||= PARTIAL_FILE.test(line);
+    if (!DECODE_ERROR.test(line)) return undefined;
+    this.errors += 1;
+    const reason = failureReason([line]).replace(PACKET_ERROR, '');
+    const packet = PACKET_ERROR.test(line.trim());
+    if (!this.first || (packet && !this.packetLevel)) this.first = reason;
+    this.packetLevel ||= packet;
+    return reason;
+  }
+}
+
 /** Words ffmpeg uses in the line that says why it gave up. */
 const FAILURE = /error|invalid|no such|not found|matches no streams|could not|cannot|can't|failed|refused|denied|unable|does not contain|unknown|timed out|not supported/i;
 
