@@ -49,7 +49,7 @@ function connect(): void {
   ws.binaryType = 'arraybuffer';
   ws.onmessage = (event) => {
     if (typeof event.data === 'string') onText(JSON.parse(event.data) as TextMessage);
-    else void onBinary(new Uint8Array(event.data as ArrayBuffer));
+    else onBinary(new Uint8Array(event.data as ArrayBuffer)).catch((error) => setConnection(`bad message: ${error}`, true));
   };
   ws.onopen = () => setConnection('connected');
   ws.onclose = (event) => {
@@ -78,6 +78,11 @@ function onText(message: TextMessage): void {
 }
 
 function onHello(hello: HelloMessage): void {
+  // A restarted server counts frames from 0 again: forget the previous connection's.
+  for (const bitmap of frames.values()) bitmap.close();
+  frames.clear();
+  newestFrame = -1;
+  mask = undefined;
   if (hello.source.width && hello.source.height) {
     canvas.width = overlay.width = hello.source.width;
     canvas.height = overlay.height = hello.source.height;

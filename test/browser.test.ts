@@ -78,4 +78,28 @@ test('the client in headless Chromium draws the video with the mask overlay and 
   }
 });
 
+test('the client reconnects by itself when the server goes away and comes back', async () => {
+  const chromium = findChromium();
+  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+  const first = await startPhantomServer();
+  const { browser, close } = await launchChromium(chromium);
+  let second: Awaited<ReturnType<typeof startPhantomServer>> | undefined;
+  try {
+    const page = await browser.newPage();
+    await page.goto(first.url);
+    await page.waitForFunction(() => Number(document.getElementById('masks-per-s')?.textContent) > 0, { timeout: 20_000 });
+    await first.close();
+    await page.waitForFunction(() => /server stopped; reconnecting/.test(document.getElementById('connection')?.textContent ?? ''), { timeout: 5000 });
+    second = await startPhantomServer({ port: first.port });
+    await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'connected', { timeout: 15_000 });
+    // Frames of the new server (seq from 0 again) are drawn: the note names a fresh mask.
+    const note = await text(page, 'note');
+    await page.waitForFunction((before) => document.getElementById('note')?.textContent !== before, { timeout: 10_000 }, note);
+    assert.is(await text(page, 'source-state'), 'running');
+  } finally {
+    await close();
+    await second?.close();
+  }
+});
+
 test.run();

@@ -136,6 +136,25 @@ test('a client that stops reading is skipped, not buffered; the others keep thei
   }
 });
 
+test('a source faster than the backend: the worker takes the newest frame, latency does not grow', async () => {
+  const server = await startPhantomServer({}, { loop: true, realtime: false });
+  const client = record(wsUrl(server));
+  try {
+    await client.until(() => masksOf(client) >= 40, 30_000, '40 masks');
+    const latencies = client.received.binary.filter((m) => m.header.type === 'mask').map((m) => (m.header as MaskHeader).latencyMs);
+    const health = JSON.parse((await get(`${server.url}healthz`)).body);
+    assert.ok(health.fpsIn > health.masksPerSecond * 1.5, `decoding (${health.fpsIn}/s) outruns the backend (${health.masksPerSecond}/s)`);
+    assert.ok(health.framesNotSegmented > 0, 'frames were skipped, not queued');
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    const early = median(latencies.slice(5, 20));
+    const late = median(latencies.slice(-15));
+    assert.ok(late < Math.max(3 * early, 300), `median latency ${early.toFixed(0)} ms early, ${late.toFixed(0)} ms late`);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
 test('an inference worker that throws or dies is restarted; video is relayed throughout', async () => {
   const server = await startPhantomServer({ limits: { workerBackoffMs: { initial: 200, max: 1000 } } });
   const client = record(wsUrl(server));
