@@ -1,16 +1,9 @@
 import { Option, type Command } from 'commander';
-import { DEFAULTS, intInRange, numberInRange, facet, type Facet } from '../config.js';
+import { DEFAULTS, intInRange, numberInRange, facet } from '../config.js';
 import type { BackendRequest, BackendChoice } from '../backend.js';
 
 /** Options shared by every command that extracts features, so they read the same everywhere. */
-export interface BackendOptions {
-  backend: BackendChoice;
-  model: string;
-  stride: number;
-  loadSize: number;
-  layer: number;
-  facet: Facet;
-}
+export type BackendOptions = Omit<BackendRequest, 'download'>;
 
 export function addBackendOptions(command: Command, defaultBackend: BackendChoice = 'auto'): Command {
   return command
