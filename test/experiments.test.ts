@@ -1,6 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, mkdtemp, readdir, rm, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, readFile, writeFile } from 'node:fs/promises';
+import { noisyInput } from '../src/eval/noisy-input.js';
+import { resizeGray } from '../src/vit/preprocess.js';
+import { makeTinyVit } from './helpers/tiny-vit.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plant } from './helpers/planted.js';
@@ -374,6 +377,43 @@ test('bonestream experiment same-domain / cross-domain / noise: tables match res
     assert.is((await readdir(join(root, 'noise', 'figures'))).length, 2 * 4);
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('bonestream experiment noise on a tiny DINO ViT: the report names the model and shows what the ViT sees', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'bonestream-experiment-vit-'));
+  try {
+    const a = await writeDomain(root, 'a', [20, 30]);
+    const model = join(root, 'tiny.safetensors');
+    await writeFile(model, makeTinyVit({ dim: 32, depth: 2, heads: 2, mlpDim: 64, seed: 9 }));
+    const run = await runCli(['experiment', 'noise', '--images', a.images, '--labels', a.labels, '--backend', 'dino', '--model', model, '--layer', '1', '--load-size', '32', '--k', '2', '--eps', '0,2', '--show', '1', '--out', join(root, 'out')]);
+    assert.is(run.code, 0, run.stderr);
+    const json = JSON.parse(await readFile(join(root, 'out', 'results.json'), 'utf8'));
+    assert.equal([json.setup.backend, json.setup.model, json.setup.layer, json.setup.facet], ['dino', model, 1, 'key']);
+    assert.ok(json.levels[1].similarity.mean < 1);
+    const markdown = await readFile(join(root, 'out', 'results.md'), 'utf8');
+    assert.match(markdown, /DINO ViT .*tiny\.safetensors \(key of block 2, zero-based 1\)/);
+    assert.match(markdown, /ImageNet-normalized/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('noisyInput: at ε = 0 the resized image itself; noise grows with ε; the same seed gives the same draw', async () => {
+  const { image } = scan(20, 1);
+  for (const backend of ['dino', 'physics'] as const) {
+    const clean = await noisyInput(backend, image, 32, { eps: 0, seed: 0 });
+    assert.equal([clean.width, clean.height], [32, 32]);
+    const resized = await resizeGray(image, { width: 32, height: 32 });
+    const cleanError = clean.data.reduce((sum, v, i) => sum + Math.abs(v - resized.data[i]), 0) / clean.data.length;
+    assert.ok(cleanError < 1, `${backend}: clean input off by ${cleanError}`);
+    const change = async (eps: number) => {
+      const noisy = await noisyInput(backend, image, 32, { eps, seed: 4 });
+      return noisy.data.reduce((sum, v, i) => sum + Math.abs(v - clean.data[i]), 0) / noisy.data.length;
+    };
+    const [small, large] = [await change(0.1), await change(1)];
+    assert.ok(small > 1 && large > 2 * small, `${backend}: ${small} then ${large}`);
+    assert.equal((await noisyInput(backend, image, 32, { eps: 1, seed: 4 })).data, (await noisyInput(backend, image, 32, { eps: 1, seed: 4 })).data);
   }
 });
 
