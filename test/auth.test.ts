@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isLoopback, checkBindPolicy, tokenMatcher, originAllowed, parseOrigins } from '../src/server/auth.js';
+import { isLoopback, checkBindPolicy, tokenMatcher, originAllowed, parseOrigins, hostHeaderAllowed } from '../src/server/auth.js';
 import { UserError } from '../src/util/errors.js';
 import { startPhantomServer, upgradeOutcome, record, get, wsUrl } from './helpers/service.js';
 import { tempDir } from './helpers/videos.js';
@@ -83,6 +83,23 @@ test('with a token: every HTTP path and the stream need it; wrong or missing →
     client.ws.send(JSON.stringify({ type: 'control', tau: 0.3 }));
     await client.until((r) => r.text.some((m) => m.type === 'ack'), 5000, 'ack');
     await client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('without a token, requests must name this machine (DNS rebinding is refused)', async () => {
+  assert.ok(hostHeaderAllowed('127.0.0.1:8080', '127.0.0.1'));
+  assert.ok(hostHeaderAllowed('localhost:8080', '127.0.0.1'));
+  assert.ok(hostHeaderAllowed('[::1]:8080', '::1'));
+  assert.not.ok(hostHeaderAllowed('evil.example:8080', '127.0.0.1'));
+  assert.not.ok(hostHeaderAllowed(undefined, '127.0.0.1'));
+  const server = await startPhantomServer();
+  try {
+    assert.is((await get(`${server.url}healthz`)).status, 200);
+    assert.is((await get(`${server.url}healthz`, { Host: `evil.example:${server.port}` })).status, 403);
+    const rebound = await upgradeOutcome(wsUrl(server), { headers: { Host: `evil.example:${server.port}` }, origin: `http://evil.example:${server.port}` });
+    assert.equal(rebound, { opened: false, status: 403, messages: 0 });
   } finally {
     await server.close();
   }

@@ -59,6 +59,22 @@ export function originAllowed(origin: string | undefined, ownOrigin: string, all
   return normalized === ownOrigin.toLowerCase() || allowList.some((allowed) => allowed.toLowerCase() === normalized);
 }
 
+/**
+ * Without a token the service trusts whoever can reach loopback, so it also checks that
+ * requests name this machine: a web page that rebinds its own domain to 127.0.0.1 (DNS
+ * rebinding) sends its domain as `Host` and is refused.
+ */
+export function hostHeaderAllowed(hostHeader: string | undefined, boundHost: string): boolean {
+  if (!hostHeader) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${hostHeader}`).hostname;
+  } catch {
+    return false;
+  }
+  return isLoopback(hostname) || hostname === boundHost.toLowerCase();
+}
+
 /** Validates `--allow-origin a,b`: each entry an http(s) origin, without path. */
 export function parseOrigins(raw: string): string[] {
   return raw

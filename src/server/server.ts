@@ -9,7 +9,7 @@ import type { BackendRequest } from '../backend.js';
 import { DEFAULTS } from '../config.js';
 import { log } from '../util/log.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import { checkBindPolicy, originAllowed, requestToken, tokenMatcher } from './auth.js';
+import { checkBindPolicy, hostHeaderAllowed, originAllowed, requestToken, tokenMatcher } from './auth.js';
 import { clientPage } from './client-page.js';
 import type { ControlMessage } from './control.js';
 import { overallStatus, type Health } from './health.js';
@@ -256,6 +256,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   // HTTP and the WebSocket upgrade, both behind the token (when set).
   const tokenOk = token ? tokenMatcher(token) : () => true;
+  const hostOk = (request: http.IncomingMessage) => Boolean(token) || hostHeaderAllowed(request.headers.host, host);
   const scheme = options.tls ? 'https' : 'http';
   const onRequest = (request: http.IncomingMessage, response: http.ServerResponse) =>
     void handleRequest(request, response).catch((error) => {
@@ -266,6 +267,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const handleRequest = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
     const url = parseUrl(request.url);
     if (!url) return reply(response, 400, 'text/plain; charset=utf-8', 'bad request\n');
+    if (!hostOk(request)) {
+      metrics.rejected.inc({ reason: 'host' });
+      return reply(response, 403, 'text/plain; charset=utf-8', 'this service answers only to its own address\n');
+    }
     if (!tokenOk(requestToken(request, url))) {
       metrics.rejected.inc({ reason: 'token' });
       response.setHeader('WWW-Authenticate', 'Bearer realm="bonestream"');
@@ -290,7 +295,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   };
 
-  const httpServer = await createHttpServer(options.tls, limits.maxHeaderBytes, onRequest).catch(async (error) => {
+  // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
+  // default): check often enough that a half-open request is dropped near headersTimeoutMs.
+  const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(100, limits.headersTimeoutMs / 4) };
+  const httpServer = await createHttpServer(options.tls, serverOptions, onRequest).catch(async (error) => {
     await inference.stop();
     throw error;
   });
@@ -307,6 +315,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = parseUrl(request.url);
     const refusal = (): [number, string] | undefined => {
       if (!url || url.pathname !== '/stream') return [404, 'Not Found'];
+      if (!hostOk(request)) return [403, 'Forbidden'];
       if (!tokenOk(requestToken(request, url))) return [401, 'Unauthorized'];
       const own = `${scheme}://${request.headers.host ?? ''}`;
       if (!originAllowed(request.headers.origin, own, options.allowOrigins ?? [])) return [403, 'Forbidden'];
@@ -362,12 +371,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
 async function createHttpServer(
   tls: ServerOptions['tls'],
-  maxHeaderSize: number,
+  serverOptions: http.ServerOptions,
   onRequest: http.RequestListener,
 ): Promise<http.Server> {
-  if (!tls) return http.createServer({ maxHeaderSize }, onRequest);
+  if (!tls) return http.createServer(serverOptions, onRequest);
   try {
-    return https.createServer({ cert: tls.cert, key: tls.key, maxHeaderSize }, onRequest);
+    return https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key }, onRequest);
   } catch (error) {
     throw new UserError(`the TLS certificate or key was refused: ${errorMessage(error)}`);
   }
