@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderPhantom, phantomDefaults } from '../fixtures/phantom.js';
 import { readGray } from '../src/io/image.js';
@@ -136,6 +136,11 @@ test('live sources and bad options are refused with the option named', async () 
   const opacity = await runCli(['video', clip, '--out', join(dir, 'x'), '--opacity', '2']);
   assert.is.not(opacity.code, 0);
   assert.match(opacity.stderr, /--opacity must be a number in 0\.\.1 \(got 2\)/);
+  const blocker = join(dir, 'a-file');
+  writeFileSync(blocker, 'in the way\n');
+  const out = await runCli(['video', clip, '--out', blocker, ...fast]);
+  assert.is(out.code, 1);
+  assert.match(out.stderr, /--out .*a-file: cannot create .*a-file\/masks \(a file is in the way\)/);
   assert.not.ok(existsSync(join(dir, 'x')));
 });
 

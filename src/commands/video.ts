@@ -4,7 +4,7 @@ import { DEFAULTS, intInRange, numberInRange } from '../config.js';
 import { openExtractor } from '../backend.js';
 import { parseSource, type SourceSpec } from '../ingest/spec.js';
 import { openVideo } from '../ingest/video-reader.js';
-import { replayOutputs, replayVideo } from '../replay/replay.js';
+import { prepareOutputs, replayOutputs, replayVideo } from '../replay/replay.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
@@ -37,11 +37,13 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
   const spec = recordedSource(input, options);
   const reader = await openVideo(spec);
   const { info } = reader;
-  const extractor = await openExtractor(backendRequest(options)).catch((error) => {
-    reader.close();
-    throw error;
-  });
   const outputs = replayOutputs(options.out);
+  const extractor = await prepareOutputs(options.out, outputs)
+    .then(() => openExtractor(backendRequest(options)))
+    .catch((error) => {
+      reader.close();
+      throw error;
+    });
   const expected = info.durationMs ? Math.round((info.durationMs / 1000) * info.fps) : 0;
   const progress = expected
     ? createProgress('video', expected)

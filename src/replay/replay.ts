@@ -6,6 +6,7 @@ import { writeGrayPng } from '../io/image.js';
 import { OverlayEncoder, tintOverlay } from './overlay.js';
 import type { VideoReader } from '../ingest/video-reader.js';
 import { corruptVideo, isDamaged } from '../ingest/open-errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import type { Extractor } from '../types.js';
 
 /** Where a replay writes: a folder, or an .mp4 with its masks and summary beside it. */
@@ -27,6 +28,26 @@ export function replayOutputs(out: string): ReplayOutputs {
     return { masksDir: `${stem}-masks`, overlay: path, summary: `${stem}.json` };
   }
   return { masksDir: join(path, 'masks'), overlay: join(path, 'overlay.mp4'), summary: join(path, 'summary.json') };
+}
+
+const WHY_NOT: Record<string, string> = {
+  ENOTDIR: 'a file is in the way',
+  EEXIST: 'a file is in the way',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+
+/** Creates the output folders; a path that cannot be used is the user's to fix, named as --out. */
+export async function prepareOutputs(out: string, outputs: ReplayOutputs): Promise<void> {
+  try {
+    await mkdir(outputs.masksDir, { recursive: true });
+    await mkdir(dirname(outputs.overlay), { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    throw new UserError(`--out ${out}: cannot create ${outputs.masksDir} (${WHY_NOT[code] ?? errorMessage(error)})`);
+  }
 }
 
 export function maskFileName(index: number): string {
@@ -73,13 +94,11 @@ export interface ReplayOptions {
 /**
  * Runs every frame of a recorded video through the backend and the live service's rolling
  * bank, in order and without dropping any, and writes one mask per frame, the overlay video
- * and a JSON summary. A decoding or encoding failure midway keeps what was written and is
+ * and a JSON summary into outputs made by prepareOutputs. A decoding or encoding failure midway keeps what was written and is
  * reported in the summary (`complete: false`).
  */
 export async function replayVideo(reader: VideoReader, extractor: Extractor, options: ReplayOptions): Promise<ReplaySummary> {
   const { outputs, bank: bankOptions, opacity } = options;
-  await mkdir(outputs.masksDir, { recursive: true });
-  await mkdir(dirname(outputs.overlay), { recursive: true });
   const bank = new RollingBank(bankOptions);
   const encoder = new OverlayEncoder(outputs.overlay, reader.info);
   const perFrame: FrameRecord[] = [];
