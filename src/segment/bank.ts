@@ -37,8 +37,12 @@ export interface BankResult {
  */
 const SCENE_FACTOR = 1.5;
 const SCENE_MIN_JUMP = 0.005;
-/** Lloyd iterations at most per frame, warm-started from the previous frame's centroids. */
-const WARM_ITERATIONS = 3;
+/**
+ * Lloyd iterations at most per frame, warm-started from the previous frame's centroids (the
+ * window changes by one frame, so each frame continues the same Lloyd run). Measured on the
+ * bench's window of 10 × 28×28×384: 1 → 12 ms CPU per frame (median), 2 → 16, 3 → 20.
+ */
+const WARM_ITERATIONS = 2;
 /** The elbow rule on the window fits on a sub-sample of about this many descriptors. */
 const ELBOW_SAMPLE = 1000;
 /** Lloyd iterations per fit in the bank's elbow rule (a bounded latency spike, once per window). */
