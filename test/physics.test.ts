@@ -155,10 +155,11 @@ test('fast enough to run on every live frame (224 px, stride 8)', async () => {
     await extractor.extract(image);
     times.push(performance.now() - start);
   }
-  const median = times.sort((x, y) => x - y)[7];
-  console.log(`  physics extract, 224×224 at stride 8: median ${median.toFixed(1)} ms`);
-  // The target is < 20 ms on an idle core; the bound leaves room for a busy 2-core CI machine.
-  assert.ok(median < 150, `median ${median.toFixed(1)} ms`);
+  times.sort((x, y) => x - y);
+  console.log(`  physics extract, 224×224 at stride 8: best ${times[0].toFixed(1)} ms, median ${times[7].toFixed(1)} ms`);
+  // The target is < 20 ms on an idle core. The best of 15 runs is what the code costs; the
+  // median also measures how busy the machine is, so the bound is on the best.
+  assert.ok(times[0] < 60, `best ${times[0].toFixed(1)} ms`);
 });
 
 test('bad settings and images are refused with the value', async () => {
