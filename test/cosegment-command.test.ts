@@ -52,6 +52,8 @@ test('cosegment writes masks at the original size and a summary', async () => {
   for (let y = 0; y < 96; y++) assert.is(mask.data[y * 80 + 40], y >= 32 && y < 64 ? 255 : 0, `y=${y}`);
   const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
   assert.is(summary.k, 3);
+  assert.is(summary.elbow.length, 1, 'one k tried');
+  assert.ok(summary.elbow[0] > 0 && summary.elbow[0] < 0.01, `mean SSD ${summary.elbow[0]} of tight planted clusters`);
   assert.is(summary.salientClusters.length, 1);
   assert.is(summary.votes[summary.salientClusters[0]], 3);
   assert.is(summary.votesNeeded, 2);
@@ -68,6 +70,8 @@ test('cosegment --fit-every and --k auto run on the same files', async () => {
   assert.is(code, 0, stderr);
   const summary = JSON.parse(await readFile(join(root, 'auto-out', 'summary.json'), 'utf8'));
   assert.ok(summary.k >= 3);
+  assert.is(summary.elbow.length, summary.k);
+  assert.ok(summary.elbow[summary.k - 1] > 0.975 * summary.elbow[summary.k - 2], 'the elbow rule fired at the k kept');
   assert.is(summary.settings.fitEvery, 2);
 });
 

@@ -75,6 +75,7 @@ async function runCosegment(dir: string, options: CosegmentCommandOptions): Prom
     salientClusters: result.salient,
     votes: result.votes,
     votesNeeded: votesNeeded(items.length, options.votes),
+    elbow: result.elbow,
     settings: { k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery },
     features: { backend: items[0].meta.backend, model: items[0].meta.model, layer: items[0].meta.layer, facet: items[0].meta.facet },
     images: items.map((item, i) => ({

@@ -135,6 +135,7 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
     k: cosegmentation.k,
     salientClusters: cosegmentation.salient,
     votes: cosegmentation.votes,
+    elbow: cosegmentation.elbow,
     images: outcome.images.map((image) => ({ name: image.name, mask: `${image.name}.mask.png`, overlay: `${image.name}.overlay.png`, scores: image.scores ?? null })),
     mean: outcome.mean ?? null,
   };

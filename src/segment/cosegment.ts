@@ -22,6 +22,8 @@ export interface CosegmentResult {
   votes: number[]; // [k] votes per cluster
   clusterSaliency: (number | null)[][]; // [image][cluster] mean saliency, null where the cluster is absent
   patchMasks: Uint8Array[]; // per image [rows*cols] 1 = bone
+  /** Mean squared distance to the nearest centroid for each k tried (k = 1, 2, …): the elbow curve. */
+  elbow?: number[];
 }
 
 /** Checks that a set of features can be clustered together; errors name the image. */
@@ -88,5 +90,5 @@ export function cosegment(features: Features[], options: CosegmentOptions): Cose
   }
   const fit = clusterPoints(points, { k: options.k, seed: options.seed, fitEvery: options.fitEvery, onFit: options.onFit });
   const labels = splitLabels(fit.labels, features);
-  return { labels, ...voteOnLabels(labels, features, fit.k, options.tau, options.votes) };
+  return { labels, ...voteOnLabels(labels, features, fit.k, options.tau, options.votes), elbow: fit.meanSsd };
 }
