@@ -417,6 +417,26 @@ test('noisyInput: at ε = 0 the resized image itself; noise grows with ε; the s
   }
 });
 
+test('bonestream experiment: a broken image or a label of the wrong size is left out, named, and fails the run after the rest', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'bonestream-experiment-broken-'));
+  try {
+    const a = await writeDomain(root, 'a', [20, 24, 28, 32]);
+    await writeGrayPng(join(a.labels, 's1.png'), { width: 8, height: 8, data: new Uint8Array(64) });
+    await writeFile(join(a.images, 's2.png'), 'not an image');
+    const out = join(root, 'out');
+    const run = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2', ...FAST, '--out', out]);
+    assert.is(run.code, 1);
+    assert.match(run.stderr, /s1\.png: left out of the experiment: its label .*s1\.png is 8×8 but the image is 64×64/);
+    assert.match(run.stderr, /s2\.png: left out of the experiment: not a readable image/);
+    const json = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
+    assert.equal(json.images, ['s0', 's3']);
+    assert.equal(json.leftOut.map((l: { file: string; error: boolean }) => [l.file.slice(-6), l.error]), [['s1.png', true], ['s2.png', true]]);
+    assert.match(await readFile(join(out, 'results.md'), 'utf8'), /\*\*left out\*\*: .*s1\.png \(its label/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 test('bonestream experiment: bad input is refused with the option and value', async () => {
   const root = await mkdtemp(join(tmpdir(), 'bonestream-experiment-bad-'));
   try {
@@ -428,10 +448,6 @@ test('bonestream experiment: bad input is refused with the option and value', as
     const noLabels = await runCli(['experiment', 'noise', '--images', a.images, '--labels', join(root, 'absent'), ...FAST, '--out', out]);
     assert.is(noLabels.code, 1);
     assert.match(noLabels.stderr, /--labels .*absent: not a directory/);
-    await writeGrayPng(join(a.labels, 's1.png'), { width: 8, height: 8, data: new Uint8Array(64) });
-    const mismatch = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, ...FAST, '--out', out]);
-    assert.is(mismatch.code, 1);
-    assert.match(mismatch.stderr, /s1\.png is 8×8 but its image .*s1\.png is 64×64/);
     const sameName = await runCli(['experiment', 'cross-domain', '--a', a.images, '--b', a.images, '--labels-a', a.labels, '--labels-b', a.labels, '--name-a', 'x', '--name-b', 'x', '--out', out]);
     assert.is(sameName.code, 1);
     assert.match(sameName.stderr, /--name-a and --name-b must differ/);

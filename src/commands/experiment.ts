@@ -6,7 +6,7 @@ import { addFitEveryOption } from './cosegment.js';
 import { openExtractor } from '../backend.js';
 import type { ScoreOptions } from '../eval/score.js';
 import type { Extractor } from '../types.js';
-import { loadLabelledImages } from '../eval/dataset.js';
+import { loadLabelledImages, type LabelledImage, type LeftOut } from '../eval/dataset.js';
 import { extractAll } from '../eval/extract.js';
 import { runSameDomain, plannedSets, sameDomainReport, type ScoredImage } from '../eval/same-domain.js';
 import { runCrossDomain, plannedPairs, crossDomainReport } from '../eval/cross-domain.js';
@@ -109,9 +109,14 @@ function segmentOptions(flags: CommonOptions): ScoreOptions {
   return { k: flags.k, tau: flags.tau, votes: flags.votes, seed: flags.seed, fitEvery: flags.fitEvery, surfaceTolerancePx: flags.tolerance };
 }
 
-/** Opens the backend, runs the experiment, writes its report and prints its main table. */
+/**
+ * Opens the backend, runs the experiment, writes its report and prints its main table.
+ * Images left out while loading are listed in the report and results.json; broken ones
+ * make the run exit 1 once everything else is done.
+ */
 async function withExtractor(
   flags: CommonOptions,
+  leftOut: LeftOut[],
   run: (extractor: Extractor, setup: ExperimentSetup) => Promise<{ results: object; doc: ReportDoc }>,
 ): Promise<void> {
   const extractor = await openExtractor(backendRequest(flags));
@@ -119,13 +124,15 @@ async function withExtractor(
   try {
     const setup = describeSetup(extractor, flags, segmentOptions(flags));
     const { results, doc } = await run(extractor, setup);
-    written = await writeReport(flags.out, { setup, ...results }, doc);
+    if (leftOut.length) doc.setup.push(['left out', leftOut.map((l) => `${l.file} (${l.reason})`).join('; ')]);
+    written = await writeReport(flags.out, { setup, ...results, leftOut }, doc);
     const table = doc.sections.find((s) => s.table)?.table;
     if (table) process.stdout.write(plainTable(table));
   } finally {
     await extractor.dispose();
   }
   log.info(`report: ${resolve(written.html)}`, { json: written.json, markdown: written.markdown });
+  if (leftOut.some((l) => l.error)) process.exitCode = 1;
 }
 
 function plainTable(table: Table): string {
@@ -134,22 +141,34 @@ function plainTable(table: Table): string {
   return [line(table.columns), ...table.rows.map(line)].join('\n') + '\n';
 }
 
-async function scoredImages(extractor: Extractor, imagesDir: string, labelsDir: string, option: { images: string; labels: string }, label: string): Promise<ScoredImage[]> {
-  const images = await loadLabelledImages(imagesDir, labelsDir, option);
+/** Loads labelled image sets, collecting what had to be left out. */
+function loader() {
+  const leftOut: LeftOut[] = [];
+  const load = async (imagesDir: string, labelsDir: string, option: { images: string; labels: string }): Promise<LabelledImage[]> => {
+    const loaded = await loadLabelledImages(imagesDir, labelsDir, option);
+    leftOut.push(...loaded.leftOut);
+    return loaded.images;
+  };
+  return { leftOut, load };
+}
+
+async function withFeatures(extractor: Extractor, images: LabelledImage[], label: string): Promise<ScoredImage[]> {
   const features = await extractAll(extractor, images, label);
   return images.map((item, i) => ({ ...item, features: features[i] }));
 }
 
 async function sameDomain(flags: SameDomainFlags): Promise<void> {
-  await withExtractor(flags, async (extractor, setup) => {
-    const images = await scoredImages(extractor, flags.images, flags.labels, { images: '--images', labels: '--labels' }, 'features');
-    const runnable = flags.sizes.filter((size) => size <= images.length);
-    if (runnable.length === 0) {
-      throw new UserError(`--sizes ${flags.sizes.join(',')}: every size is larger than the ${images.length} labelled images in ${flags.images}`);
-    }
-    for (const size of flags.sizes.filter((s) => s > images.length)) {
-      log.warn(`--sizes: sets of ${size} skipped: only ${images.length} labelled images in ${flags.images}`);
-    }
+  const { leftOut, load } = loader();
+  const labelled = await load(flags.images, flags.labels, { images: '--images', labels: '--labels' });
+  const runnable = flags.sizes.filter((size) => size <= labelled.length);
+  if (runnable.length === 0) {
+    throw new UserError(`--sizes ${flags.sizes.join(',')}: every size is larger than the ${labelled.length} labelled images in ${flags.images}`);
+  }
+  for (const size of flags.sizes.filter((s) => s > labelled.length)) {
+    log.warn(`--sizes: sets of ${size} skipped: only ${labelled.length} labelled images in ${flags.images}`);
+  }
+  await withExtractor(flags, leftOut, async (extractor, setup) => {
+    const images = await withFeatures(extractor, labelled, 'features');
     const total = runnable.reduce((sum, size) => sum + plannedSets(images.length, size, flags).length, 0);
     const progress = createProgress('sets', total);
     const options = { sizes: flags.sizes, repeats: flags.repeats, seed: flags.seed, segment: segmentOptions(flags) };
@@ -165,12 +184,15 @@ async function sameDomain(flags: SameDomainFlags): Promise<void> {
 
 async function crossDomain(flags: CrossDomainFlags): Promise<void> {
   if (flags.nameA === flags.nameB) throw new UserError(`--name-a and --name-b must differ (both are "${flags.nameA}")`);
-  await withExtractor(flags, async (extractor, setup) => {
-    const a = await scoredImages(extractor, flags.a, flags.labelsA, { images: '--a', labels: '--labels-a' }, `features ${flags.nameA}`);
-    const b = await scoredImages(extractor, flags.b, flags.labelsB, { images: '--b', labels: '--labels-b' }, `features ${flags.nameB}`);
-    for (const [domain, option] of [[a, '--a'], [b, '--b']] as const) {
-      if (domain.length < 2) log.warn(`${option}: one labelled image, so no same-domain pair to compare with`);
-    }
+  const { leftOut, load } = loader();
+  const labelledA = await load(flags.a, flags.labelsA, { images: '--a', labels: '--labels-a' });
+  const labelledB = await load(flags.b, flags.labelsB, { images: '--b', labels: '--labels-b' });
+  for (const [domain, option] of [[labelledA, '--a'], [labelledB, '--b']] as const) {
+    if (domain.length < 2) log.warn(`${option}: one labelled image, so no same-domain pair to compare with`);
+  }
+  await withExtractor(flags, leftOut, async (extractor, setup) => {
+    const a = await withFeatures(extractor, labelledA, `features ${flags.nameA}`);
+    const b = await withFeatures(extractor, labelledB, `features ${flags.nameB}`);
     const plan = plannedPairs(a.length, b.length, flags);
     const progress = createProgress('pairs', plan.cross.length + plan.sameA.length + plan.sameB.length);
     const options = { pairs: flags.pairs, seed: flags.seed, segment: segmentOptions(flags) };
@@ -185,8 +207,9 @@ async function crossDomain(flags: CrossDomainFlags): Promise<void> {
 }
 
 async function noise(flags: NoiseFlags): Promise<void> {
-  await withExtractor(flags, async (extractor, setup) => {
-    const images = await loadLabelledImages(flags.images, flags.labels, { images: '--images', labels: '--labels' });
+  const { leftOut, load } = loader();
+  const images = await load(flags.images, flags.labels, { images: '--images', labels: '--labels' });
+  await withExtractor(flags, leftOut, async (extractor, setup) => {
     const options = { eps: flags.eps, seed: flags.seed, segment: segmentOptions(flags), show: flags.show };
     const run = await runNoise(extractor, images, options);
     return { results: run.result, doc: await noiseReport(run.result, run.examples, setup, options) };

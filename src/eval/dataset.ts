@@ -15,44 +15,60 @@ export interface LabelledImage {
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif']);
 
+/** What could not be used, and why; `error` marks broken input (the run then exits 1). */
+export interface LeftOut {
+  file: string;
+  reason: string;
+  error: boolean;
+}
+
 /**
  * Reads every image in `imagesDir` (sorted by name) and its label `NAME.png` in `labelsDir`
  * (the convention of `bonestream segment --labels`). An image without a label is left out
- * with a warning, since it cannot be scored; a label of another size than its image is an
- * error. `option` names the flags in messages, e.g. `{ images: '--a', labels: '--labels-a' }`.
+ * with a warning, since it cannot be scored; an unreadable image or label, or a label of
+ * another size than its image, is left out with an error, and the others still run.
+ * `option` names the flags in messages, e.g. `{ images: '--a', labels: '--labels-a' }`.
  */
 export async function loadLabelledImages(
   imagesDir: string,
   labelsDir: string,
   option: { images: string; labels: string },
-): Promise<LabelledImage[]> {
+): Promise<{ images: LabelledImage[]; leftOut: LeftOut[] }> {
   const files = await listImages(imagesDir, option.images);
   await requireDirectory(labelsDir, option.labels);
-  const items: LabelledImage[] = [];
+  const images: LabelledImage[] = [];
+  const leftOut: LeftOut[] = [];
   const seen = new Map<string, string>();
   for (const file of files) {
     const name = basename(file, extname(file));
     const twin = seen.get(name);
     if (twin) throw new UserError(`${option.images} ${imagesDir}: ${twin} and ${file} would share the label ${name}.png; rename one`);
     seen.set(name, file);
+    const path = join(imagesDir, file);
     const labelPath = join(labelsDir, `${name}.png`);
+    const leave = (reason: string, error: boolean) => {
+      leftOut.push({ file: path, reason, error });
+      (error ? log.error : log.warn)(`${path}: left out of the experiment: ${reason}`);
+    };
     if (!(await isFile(labelPath))) {
-      log.warn(`${file}: no label ${labelPath}; left out of the experiment`);
+      leave(`no label ${labelPath}`, false);
       continue;
     }
-    const path = join(imagesDir, file);
-    const [image, truth] = await Promise.all([readGray(path), readGray(labelPath)]);
-    if (image.width !== truth.width || image.height !== truth.height) {
-      throw new UserError(
-        `${labelPath} is ${truth.width}×${truth.height} but its image ${path} is ${image.width}×${image.height}; a label must match its image`,
-      );
+    try {
+      const [image, truth] = await Promise.all([readGray(path), readGray(labelPath)]);
+      if (image.width !== truth.width || image.height !== truth.height) {
+        throw new UserError(`its label ${labelPath} is ${truth.width}×${truth.height} but the image is ${image.width}×${image.height}`);
+      }
+      images.push({ name, path, image, truth });
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      leave(error.message.replace(`${path}: `, ''), true);
     }
-    items.push({ name, path, image, truth });
   }
-  if (items.length === 0) {
-    throw new UserError(`no labelled images: none of the ${files.length} images in ${imagesDir} (${option.images}) has a NAME.png label in ${labelsDir} (${option.labels})`);
+  if (images.length === 0) {
+    throw new UserError(`no usable labelled images among the ${files.length} in ${imagesDir} (${option.images}) with labels NAME.png in ${labelsDir} (${option.labels})`);
   }
-  return items;
+  return { images, leftOut };
 }
 
 async function listImages(dir: string, option: string): Promise<string[]> {
