@@ -22,7 +22,10 @@ import { RateMeter } from './rate.js';
 
 /** Every limit of the service, explicit, with safe defaults (fuzz and load tests tune them). */
 export interface ServerLimits extends HubLimits {
+  /** WebSocket clients at once; more get 503. */
   maxClients: number;
+  /** TCP connections at once (HTTP and WebSocket); more are dropped on accept. */
+  maxConnections: number;
   /** Largest WebSocket message accepted at all; larger ones close the socket (1009). */
   maxPayloadBytes: number;
   maxHeaderBytes: number;
@@ -40,6 +43,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxControlPerSecond: 20,
   pingIntervalMs: 15_000,
   maxClients: 64,
+  maxConnections: 256,
   maxPayloadBytes: 64 * 1024,
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 10_000,
@@ -219,9 +223,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   source.on('state', (state: SourceState, detail?: string) => {
     sourceDetail = detail;
     metrics.setSourceState(state);
-    (state === 'error' || state === 'stalled' || state === 'restarting' ? log.warn : log.info)(`source: ${state}${detail ? ` (${detail})` : ''}`);
+    // The source logs its own restarts, with the reason.
+    if (state === 'error') log.error(`source: ${detail ?? 'failed'}`);
+    else if (state === 'stalled') log.warn(`source: stalled (${detail})`);
+    else if (state !== 'restarting') log.info(`source: ${state}`);
     hub.broadcastText(status());
   });
+  // An 'error' event without a listener would end the process.
   source.on('error', (error: Error) => log.error(`source: ${error.message}`));
   source.on('info', () => hub.broadcastText(status()));
   inference.on('state', (state, detail) => {
@@ -302,6 +310,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await inference.stop();
     throw error;
   });
+  httpServer.maxConnections = limits.maxConnections;
   httpServer.headersTimeout = limits.headersTimeoutMs;
   httpServer.requestTimeout = limits.headersTimeoutMs * 3;
   httpServer.on('clientError', (_error, socket) => {
@@ -346,9 +355,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // The source starts last, when nothing else can fail. Its first frame is awaited for a
   // bounded time only: a live source may take long to deliver one (or never, when it is
   // missing or broken); the service runs meanwhile and reports the source's state.
+  // A failed start also ends in the 'error' state, which is logged and reported below.
   const sourceStarted = source.start().then(
     () => undefined,
-    (error) => log.error(`source ${options.source.input}: ${errorMessage(error)}`),
+    () => undefined,
   );
   let startWait: NodeJS.Timeout | undefined;
   await Promise.race([sourceStarted, new Promise((resolve) => (startWait = setTimeout(resolve, limits.sourceStartWaitMs)))]);
