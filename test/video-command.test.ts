@@ -12,7 +12,7 @@ import { maskFileName, replayOutputs } from '../src/replay/replay.js';
 import { tintOverlay, OVERLAY_COLOR } from '../src/replay/overlay.js';
 import { runCli } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/env.js';
-import { brokenVideos, makeVideo, startFfmpeg, tempDir } from './helpers/videos.js';
+import { brokenVideos, makeVideo, startFfmpeg, tempDir, waitFor } from './helpers/videos.js';
 
 /** `bonestream video` end to end on a small phantom clip with the physics backend (no download). */
 const dir = tempDir('bonestream-video-');
@@ -94,6 +94,28 @@ test('stdin in, an .mp4 out, with a crop: masks and summary land beside the vide
   assert.equal([mask.width, mask.height], [96, 80]);
   const summary = JSON.parse(readFileSync(join(dir, 'cropped.json'), 'utf8'));
   assert.equal([summary.input, summary.frames, summary.settings.window], ['-', FRAMES, 4]);
+});
+
+test('Ctrl-C (SIGINT): the frames done so far are finished, summarized and kept; exit 130', async () => {
+  const long = join(dir, 'long.mp4');
+  await makeVideo(long, { frames: 600, width: 64, height: 48, fps: 25, codec: 'h264' });
+  const out = join(dir, 'interrupted');
+  const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/bonestream.js'), 'video', long, '--out', out, '--backend', 'physics', '--load-size', '64'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, BONESTREAM_NO_PROGRESS: '1' },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  await waitFor('the first masks', () => existsSync(join(out, 'masks')) && readdirSync(join(out, 'masks')).length >= 3, 20_000);
+  child.kill('SIGINT');
+  assert.is(await exited, 130, stderr);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.is(summary.complete, false);
+  assert.ok(summary.frames >= 3 && summary.frames < 600, `${summary.frames} frames`);
+  assert.match(summary.error, `interrupted after ${summary.frames} frames`);
+  assert.is(readdirSync(join(out, 'masks')).length, summary.frames);
+  assert.is((await frameCount(join(out, 'overlay.mp4'))).frames, summary.frames);
 });
 
 test('a corrupt or missing input fails with its name, exit 1, and writes nothing', async () => {

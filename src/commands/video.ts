@@ -48,11 +48,10 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
   const progress = expected
     ? createProgress('video', expected)
     : createProgress('video', 0, 'video {value} frames');
-  let interrupted = false;
+  const interruption = new AbortController();
   const interrupt = (): void => {
-    interrupted = true;
     log.warn('video: interrupted; finishing the overlay and the summary for the frames done so far');
-    reader.close();
+    interruption.abort();
   };
   process.once('SIGINT', interrupt);
   log.info(`video: ${input} (${info.width}x${info.height} at ${info.fps} fps${expected ? `, about ${expected} frames` : ''})`, {
@@ -66,13 +65,15 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
       bank: { window: options.window, tau: options.tau, votes: options.votes, seed: options.seed, k: options.k },
       opacity: options.opacity,
       onFrame: (done) => progress.update(done),
+      signal: interruption.signal,
     });
     progress.stop();
     if (summary.complete) {
       log.info(`video: ${summary.frames} frames at ${summary.timing.framesPerSecond} frames/s`, summary.outputs);
     } else {
-      log.error(interrupted ? `video: stopped after ${summary.frames} frames` : `video: ${summary.error}`, summary.outputs);
-      process.exitCode = interrupted ? 130 : 1;
+      log.error(`video: ${summary.error}`, summary.outputs);
+      // 128 + SIGINT, as shells report a command stopped with Ctrl-C.
+      process.exitCode = interruption.signal.aborted ? 130 : 1;
     }
   } finally {
     progress.stop();

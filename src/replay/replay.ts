@@ -89,6 +89,8 @@ export interface ReplayOptions {
   opacity: number;
   /** Called after each frame (progress bars). */
   onFrame?: (done: number) => void;
+  /** Aborting stops decoding; the frames done so far are finished and summarized. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -106,6 +108,8 @@ export async function replayVideo(reader: VideoReader, extractor: Extractor, opt
   let bankMs = 0;
   let error: string | undefined;
   const started = performance.now();
+  const stop = (): void => reader.close();
+  options.signal?.addEventListener('abort', stop, { once: true });
   try {
     for await (const frame of reader.frames) {
       const t0 = performance.now();
@@ -133,6 +137,8 @@ export async function replayVideo(reader: VideoReader, extractor: Extractor, opt
     error = (failure as Error).message;
   }
   const exit = await reader.done;
+  options.signal?.removeEventListener('abort', stop);
+  if (!error && options.signal?.aborted) error = `${options.input}: interrupted after ${perFrame.length} frames`;
   if (!error && !exit.ok) error = `${options.input}: decoding stopped after ${perFrame.length} frames (${exit.reason})`;
   if (!error && isDamaged(exit)) error = `${corruptVideo(options.input, exit)}; the ${perFrame.length} frames it could decode were processed`;
   let overlay: string | null = null;
