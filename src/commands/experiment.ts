@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
 import { intInRange, numberInRange, numberList } from '../config.js';
@@ -57,7 +57,7 @@ export function register(program: Command): void {
   common(
     labelledImages(experiment.command('same-domain'), 'images of one domain')
       .description('random sets of n images of one domain co-segmented together; Dice/IoU mean ± std per n (--seed also seeds the choice of sets)')
-      .option('--sizes <list>', 'images per set, comma-separated; a size above the number of labelled images is skipped with a warning', integerList('--sizes', 1, 1000), [2, 3, 5, 10])
+      .addOption(listOption('--sizes <list>', 'images per set, comma-separated; a size above the number of labelled images is skipped with a warning', integerList('--sizes', 1, 1000), [2, 3, 5, 10]))
       .option('--repeats <n>', 'distinct random sets per size (fewer when fewer exist)', intInRange('--repeats', 1, 10000), 5),
   ).action((flags: SameDomainFlags) => sameDomain(flags));
 
@@ -77,7 +77,7 @@ export function register(program: Command): void {
   common(
     labelledImages(experiment.command('noise'), 'images, co-segmented together at every ε')
       .description('the robustness experiment: I + ε·N(0, 1) on the input the backend sees; Dice/IoU and feature change against ε (image i gets noise draw --seed + i, the same draw at every ε)')
-      .option('--eps <list>', 'noise strengths ε, comma-separated', numberList('--eps', 0, 100), [0, 0.5, 1, 1.5, 2, 2.5, 3])
+      .addOption(listOption('--eps <list>', 'noise strengths ε, comma-separated', numberList('--eps', 0, 100), [0, 0.5, 1, 1.5, 2, 2.5, 3]))
       .option('--show <n>', 'images pictured at every ε in the report', intInRange('--show', 0, 100), 2),
   ).action((flags: NoiseFlags) => noise(flags));
 }
@@ -94,6 +94,11 @@ function common(command: Command): Command {
     .option('--tolerance <px>', 'bone-surface tolerance of the surface precision/recall in results.json, in pixels (10 px ≈ 2 mm at 0.2 mm/px)', numberInRange('--tolerance', 0, 10_000), 10)
     .requiredOption('--out <dir>', 'output directory (created when missing)');
   return command;
+}
+
+/** An option whose default list shows in --help as it would be typed: 2,3,5,10. */
+function listOption<T>(flags: string, description: string, parse: (raw: string) => T[], defaults: T[]): Option {
+  return new Option(flags, description).argParser(parse).default(defaults, defaults.join(','));
 }
 
 function integerList(name: string, min: number, max: number) {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULTS, FACETS, facet, intInRange, numberInRange, type Facet } from '../config.js';
 import { readGray } from '../io/image.js';
@@ -30,7 +30,7 @@ export function register(program: Command): void {
         'and the last block\'s CLS attention per head; PNGs, two PNG grids, index.html and viz.json',
     )
     .argument('<image>', 'input image (any format sharp reads)')
-    .option('--facets <list>', `facets, comma-separated: ${FACETS.join(', ')}`, facetList, [...FACETS])
+    .addOption(new Option('--facets <list>', `facets, comma-separated: ${FACETS.join(', ')}`).argParser(facetList).default([...FACETS], FACETS.join(',')))
     .option('--layers <list>', 'blocks, 0-based: ranges and lists such as 0-11 or 3,7,11; "all" = every block of the model (0-11 for ViT-S/8)', layerList, 'all' as const)
     .option('--model <name|path>', 'DINO model from models/manifest.json, or a .safetensors file', DEFAULTS.model)
     .option('--stride <n>', 'patch stride in pixels, 1..8 (8 = the paper\'s grid, 4 = the reference code\'s)', intInRange('--stride', 1, 8), DEFAULTS.stride)
