@@ -86,6 +86,7 @@ test('bad inputs get errors that name the file', async () => {
     ['bad-json', (dir) => writeFile(join(dir, 'scan-0.json'), '{"grid": [6]}'), /scan-0\.json: grid must be \[rows, cols\]/],
     ['not-json', (dir) => writeFile(join(dir, 'scan-0.json'), 'grid: 6'), /scan-0\.json: not valid JSON/],
     ['not-npy', (dir) => writeFile(join(dir, 'scan-1.descriptors.npy'), 'hello'), /scan-1\.descriptors\.npy: not a \.npy file/],
+    ['nan', (dir) => writeNpy(join(dir, 'scan-1.saliency.npy'), { shape: [6, 5], data: Float32Array.from({ length: 30 }, (_, i) => (i === 7 ? NaN : 0.5)) }), /scan-1\.saliency\.npy: value NaN at flat index 7; features must be finite/],
   ];
   for (const [name, spoil, message] of cases) {
     const dir = await featuresDir(name);

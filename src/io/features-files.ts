@@ -28,8 +28,8 @@ export interface NamedFeatures {
   meta: FeaturesMeta;
 }
 
-export const DESCRIPTORS_SUFFIX = '.descriptors.npy';
-export const SALIENCY_SUFFIX = '.saliency.npy';
+const DESCRIPTORS_SUFFIX = '.descriptors.npy';
+const SALIENCY_SUFFIX = '.saliency.npy';
 
 export function featuresPaths(dir: string, name: string) {
   return {
@@ -88,6 +88,13 @@ async function readMeta(path: string): Promise<FeaturesMeta> {
   return meta;
 }
 
+/** NaN or ±∞ would silently poison k-means; name the file and the first bad value's index. */
+function checkFinite(values: Float32Array, path: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new UserError(`${path}: value ${values[i]} at flat index ${i}; features must be finite`);
+  }
+}
+
 /** Reads one image's trio and checks that the three files agree; errors name the file. */
 export async function readFeaturesFiles(dir: string, name: string): Promise<NamedFeatures> {
   const paths = featuresPaths(dir, name);
@@ -103,6 +110,8 @@ export async function readFeaturesFiles(dir: string, name: string): Promise<Name
   if (saliency.shape.length !== 2 || saliency.shape[0] !== rows || saliency.shape[1] !== cols) {
     throw new UserError(`${paths.saliency}: shape [${saliency.shape}] does not match the grid ${rows}×${cols} in ${paths.meta}`);
   }
+  checkFinite(descriptors.data, paths.descriptors);
+  checkFinite(saliency.data, paths.saliency);
   const features: Features = {
     grid: [rows, cols],
     dim: descriptors.shape[2],
@@ -127,7 +136,7 @@ export async function listFeatureNames(dir: string): Promise<string[]> {
 }
 
 /** Reads every feature set of a directory and checks they share one descriptor length. */
-export async function readFeaturesDir(dir: string, onRead?: () => void): Promise<NamedFeatures[]> {
+export async function readFeaturesDir(dir: string): Promise<NamedFeatures[]> {
   const all: NamedFeatures[] = [];
   for (const name of await listFeatureNames(dir)) {
     const item = await readFeaturesFiles(dir, name);
@@ -137,7 +146,6 @@ export async function readFeaturesDir(dir: string, onRead?: () => void): Promise
       );
     }
     all.push(item);
-    onRead?.();
   }
   return all;
 }
