@@ -153,30 +153,27 @@ test('same-domain report: the Markdown table carries the computed mean ± std; t
   const { result, examples } = await runSameDomain(images, options);
   const setup: ExperimentSetup = { backend: 'physics', model: 'planted', stride: 8, loadSize: 32, k: 2, tau: 0.2, votes: 65, seed: 0, date: 'now' };
   const doc = await sameDomainReport(result, examples, images, setup, options);
-  const out = await mkdtemp(join(tmpdir(), 'bonestream-same-'));
-  try {
-    const written = await writeReport(out, { setup, ...result }, doc);
-    const markdown = await readFile(written.markdown, 'utf8');
-    for (const size of result.sizes) {
-      const scores = size.sets.flatMap((s) => s.scores.map((score) => expectedScores(REFERENCE_ROWS[Number(score.name.slice(3))])));
-      const dice = meanStd(scores.map((s) => s.dice));
-      const iou = meanStd(scores.map((s) => s.iou));
-      const row = `| ${size.size} | ${size.sets.length} | ${scores.length} | ${dice.mean.toFixed(3)} ± ${dice.std.toFixed(3)} | ${iou.mean.toFixed(3)} ± ${iou.std.toFixed(3)} |`;
-      assert.ok(markdown.includes(row), `missing row ${row}`);
-    }
-    assert.match(markdown, /Dice ≈ 0\.9, IoU ≈ 0\.77/);
-    assert.match(markdown, /physics/);
-    const json = JSON.parse(await readFile(written.json, 'utf8'));
-    assert.is(json.sizes[0].dice.mean, result.sizes[0].dice.mean);
-    const html = await readFile(written.html, 'utf8');
-    assert.not.match(html, /(src|href)="(https?:)?\/\//);
-    assert.not.match(html, /<script/);
-    assert.is((html.match(/<img [^>]*src="data:image\/png;base64,/g) ?? []).length, 2 + 3);
-    // One point per size and metric in the chart.
-    assert.is((html.match(/aria-roledescription="point"/g) ?? []).length, 2 * result.sizes.length);
-  } finally {
-    await rm(out, { recursive: true, force: true });
+  await inTempDir('bonestream-same-', async (out) => {
+  const written = await writeReport(out, { setup, ...result }, doc);
+  const markdown = await readFile(written.markdown, 'utf8');
+  for (const size of result.sizes) {
+    const scores = size.sets.flatMap((s) => s.scores.map((score) => expectedScores(REFERENCE_ROWS[Number(score.name.slice(3))])));
+    const dice = meanStd(scores.map((s) => s.dice));
+    const iou = meanStd(scores.map((s) => s.iou));
+    const row = `| ${size.size} | ${size.sets.length} | ${scores.length} | ${dice.mean.toFixed(3)} ± ${dice.std.toFixed(3)} | ${iou.mean.toFixed(3)} ± ${iou.std.toFixed(3)} |`;
+    assert.ok(markdown.includes(row), `missing row ${row}`);
   }
+  assert.match(markdown, /Dice ≈ 0\.9, IoU ≈ 0\.77/);
+  assert.match(markdown, /physics/);
+  const json = JSON.parse(await readFile(written.json, 'utf8'));
+  assert.is(json.sizes[0].dice.mean, result.sizes[0].dice.mean);
+  const html = await readFile(written.html, 'utf8');
+  assert.not.match(html, /(src|href)="(https?:)?\/\//);
+  assert.not.match(html, /<script/);
+  assert.is((html.match(/<img [^>]*src="data:image\/png;base64,/g) ?? []).length, 2 + 3);
+  // One point per size and metric in the chart.
+  assert.is((html.match(/aria-roledescription="point"/g) ?? []).length, 2 * result.sizes.length);
+  });
 });
 
 test('cross-domain: a cluster salient only within domain B is lost when B is paired with A', async () => {
@@ -329,74 +326,78 @@ async function writeDomain(root: string, name: string, tops: number[]): Promise<
   return { images, labels };
 }
 
+/** Runs `body` in a fresh temporary directory, removed afterwards. */
+async function inTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const FAST = ['--backend', 'physics', '--load-size', '64', '--k', '3'];
 
 test('bonestream experiment same-domain / cross-domain / noise: tables match results.json, reports written', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'bonestream-experiment-'));
-  try {
-    const a = await writeDomain(root, 'a', [20, 24, 28, 32]);
-    const b = await writeDomain(root, 'b', [36, 40, 44]);
+  await inTempDir('bonestream-experiment-', async (root) => {
+  const a = await writeDomain(root, 'a', [20, 24, 28, 32]);
+  const b = await writeDomain(root, 'b', [36, 40, 44]);
 
-    const same = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,3,9', '--repeats', '2', ...FAST, '--out', join(root, 'same')]);
-    assert.is(same.code, 0, same.stderr);
-    assert.match(same.stderr, /sets of 9 skipped: only 4 labelled images/);
-    const sameJson = JSON.parse(await readFile(join(root, 'same', 'results.json'), 'utf8'));
-    assert.is(sameJson.setup.backend, 'physics');
-    assert.equal(sameJson.sizes.map((s: { size: number }) => s.size), [2, 3]);
-    assert.equal(sameJson.skipped.map((s: { size: number }) => s.size), [9]);
-    const sameMd = await readFile(join(root, 'same', 'results.md'), 'utf8');
-    for (const size of sameJson.sizes) {
-      const scores = size.sets.flatMap((s: { scores: Array<{ dice: number; iou: number }> }) => s.scores);
-      const dice = meanStd(scores.map((s: { dice: number }) => s.dice));
-      const iou = meanStd(scores.map((s: { iou: number }) => s.iou));
-      const cells = `${dice.mean.toFixed(3)} ± ${dice.std.toFixed(3)} | ${iou.mean.toFixed(3)} ± ${iou.std.toFixed(3)}`;
-      assert.ok(sameMd.includes(`| ${size.size} | 2 | ${2 * size.size} | ${cells} |`), `no row for size ${size.size}: ${cells}`);
-      assert.ok(same.stdout.includes(`${dice.mean.toFixed(3)} ± ${dice.std.toFixed(3)}`));
-    }
-    const sameHtml = await readFile(join(root, 'same', 'report.html'), 'utf8');
-    assert.is((sameHtml.match(/aria-roledescription="point"/g) ?? []).length, 4);
-
-    const cross = await runCli(['experiment', 'cross-domain', '--a', a.images, '--labels-a', a.labels, '--b', b.images, '--labels-b', b.labels, '--name-a', 'near', '--name-b', 'deep', '--pairs', '3', ...FAST, '--out', join(root, 'cross')]);
-    assert.is(cross.code, 0, cross.stderr);
-    const crossJson = JSON.parse(await readFile(join(root, 'cross', 'results.json'), 'utf8'));
-    assert.is(crossJson.crossPairs.length, 3);
-    assert.equal(Object.keys(crossJson.samePairs), ['near', 'deep']);
-    assert.is(crossJson.samePairs.deep.length, 3);
-    const crossMd = await readFile(join(root, 'cross', 'results.md'), 'utf8');
-    for (const s of crossJson.summary) {
-      assert.ok(crossMd.includes(`| ${s.domain} | 3 | ${s.same.dice.mean.toFixed(3)} ± ${s.same.dice.std.toFixed(3)} |`));
-    }
-
-    const noise = await runCli(['experiment', 'noise', '--images', b.images, '--labels', b.labels, '--eps', '0,1.5', '--show', '1', ...FAST, '--out', join(root, 'noise')]);
-    assert.is(noise.code, 0, noise.stderr);
-    const noiseJson = JSON.parse(await readFile(join(root, 'noise', 'results.json'), 'utf8'));
-    assert.equal(noiseJson.levels.map((l: { eps: number }) => l.eps), [0, 1.5]);
-    assert.is(noiseJson.levels[0].similarity.mean, 1);
-    const noiseHtml = await readFile(join(root, 'noise', 'report.html'), 'utf8');
-    assert.is((noiseHtml.match(/src="data:image\/png;base64,/g) ?? []).length, 2 * 4);
-    assert.is((await readdir(join(root, 'noise', 'figures'))).length, 2 * 4);
-  } finally {
-    await rm(root, { recursive: true, force: true });
+  const same = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,3,9', '--repeats', '2', ...FAST, '--out', join(root, 'same')]);
+  assert.is(same.code, 0, same.stderr);
+  assert.match(same.stderr, /sets of 9 skipped: only 4 labelled images/);
+  const sameJson = JSON.parse(await readFile(join(root, 'same', 'results.json'), 'utf8'));
+  assert.is(sameJson.setup.backend, 'physics');
+  assert.equal(sameJson.sizes.map((s: { size: number }) => s.size), [2, 3]);
+  assert.equal(sameJson.skipped.map((s: { size: number }) => s.size), [9]);
+  const sameMd = await readFile(join(root, 'same', 'results.md'), 'utf8');
+  for (const size of sameJson.sizes) {
+    const scores = size.sets.flatMap((s: { scores: Array<{ dice: number; iou: number }> }) => s.scores);
+    const dice = meanStd(scores.map((s: { dice: number }) => s.dice));
+    const iou = meanStd(scores.map((s: { iou: number }) => s.iou));
+    const cells = `${dice.mean.toFixed(3)} ± ${dice.std.toFixed(3)} | ${iou.mean.toFixed(3)} ± ${iou.std.toFixed(3)}`;
+    assert.ok(sameMd.includes(`| ${size.size} | 2 | ${2 * size.size} | ${cells} |`), `no row for size ${size.size}: ${cells}`);
+    assert.ok(same.stdout.includes(`${dice.mean.toFixed(3)} ± ${dice.std.toFixed(3)}`));
   }
+  const sameHtml = await readFile(join(root, 'same', 'report.html'), 'utf8');
+  assert.is((sameHtml.match(/aria-roledescription="point"/g) ?? []).length, 4);
+
+  const cross = await runCli(['experiment', 'cross-domain', '--a', a.images, '--labels-a', a.labels, '--b', b.images, '--labels-b', b.labels, '--name-a', 'near', '--name-b', 'deep', '--pairs', '3', ...FAST, '--out', join(root, 'cross')]);
+  assert.is(cross.code, 0, cross.stderr);
+  const crossJson = JSON.parse(await readFile(join(root, 'cross', 'results.json'), 'utf8'));
+  assert.is(crossJson.crossPairs.length, 3);
+  assert.equal(Object.keys(crossJson.samePairs), ['near', 'deep']);
+  assert.is(crossJson.samePairs.deep.length, 3);
+  const crossMd = await readFile(join(root, 'cross', 'results.md'), 'utf8');
+  for (const s of crossJson.summary) {
+    assert.ok(crossMd.includes(`| ${s.domain} | 3 | ${s.same.dice.mean.toFixed(3)} ± ${s.same.dice.std.toFixed(3)} |`));
+  }
+
+  const noise = await runCli(['experiment', 'noise', '--images', b.images, '--labels', b.labels, '--eps', '0,1.5', '--show', '1', ...FAST, '--out', join(root, 'noise')]);
+  assert.is(noise.code, 0, noise.stderr);
+  const noiseJson = JSON.parse(await readFile(join(root, 'noise', 'results.json'), 'utf8'));
+  assert.equal(noiseJson.levels.map((l: { eps: number }) => l.eps), [0, 1.5]);
+  assert.is(noiseJson.levels[0].similarity.mean, 1);
+  const noiseHtml = await readFile(join(root, 'noise', 'report.html'), 'utf8');
+  assert.is((noiseHtml.match(/src="data:image\/png;base64,/g) ?? []).length, 2 * 4);
+  assert.is((await readdir(join(root, 'noise', 'figures'))).length, 2 * 4);
+  });
 });
 
 test('bonestream experiment noise on a tiny DINO ViT: the report names the model and shows what the ViT sees', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'bonestream-experiment-vit-'));
-  try {
-    const a = await writeDomain(root, 'a', [20, 30]);
-    const model = join(root, 'tiny.safetensors');
-    await writeFile(model, makeTinyVit({ dim: 32, depth: 2, heads: 2, mlpDim: 64, seed: 9 }));
-    const run = await runCli(['experiment', 'noise', '--images', a.images, '--labels', a.labels, '--backend', 'dino', '--model', model, '--layer', '1', '--load-size', '32', '--k', '2', '--eps', '0,2', '--show', '1', '--out', join(root, 'out')]);
-    assert.is(run.code, 0, run.stderr);
-    const json = JSON.parse(await readFile(join(root, 'out', 'results.json'), 'utf8'));
-    assert.equal([json.setup.backend, json.setup.model, json.setup.layer, json.setup.facet], ['dino', model, 1, 'key']);
-    assert.ok(json.levels[1].similarity.mean < 1);
-    const markdown = await readFile(join(root, 'out', 'results.md'), 'utf8');
-    assert.match(markdown, /DINO ViT .*tiny\.safetensors \(key of block 2, zero-based 1\)/);
-    assert.match(markdown, /ImageNet-normalized/);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+  await inTempDir('bonestream-experiment-vit-', async (root) => {
+  const a = await writeDomain(root, 'a', [20, 30]);
+  const model = join(root, 'tiny.safetensors');
+  await writeFile(model, makeTinyVit({ dim: 32, depth: 2, heads: 2, mlpDim: 64, seed: 9 }));
+  const run = await runCli(['experiment', 'noise', '--images', a.images, '--labels', a.labels, '--backend', 'dino', '--model', model, '--layer', '1', '--load-size', '32', '--k', '2', '--eps', '0,2', '--show', '1', '--out', join(root, 'out')]);
+  assert.is(run.code, 0, run.stderr);
+  const json = JSON.parse(await readFile(join(root, 'out', 'results.json'), 'utf8'));
+  assert.equal([json.setup.backend, json.setup.model, json.setup.layer, json.setup.facet], ['dino', model, 1, 'key']);
+  assert.ok(json.levels[1].similarity.mean < 1);
+  const markdown = await readFile(join(root, 'out', 'results.md'), 'utf8');
+  assert.match(markdown, /DINO ViT .*tiny\.safetensors \(key of block 2, zero-based 1\)/);
+  assert.match(markdown, /ImageNet-normalized/);
+  });
 });
 
 test('noisyInput: at ε = 0 the resized image itself; noise grows with ε; the same seed gives the same draw', async () => {
@@ -418,47 +419,41 @@ test('noisyInput: at ε = 0 the resized image itself; noise grows with ε; the s
 });
 
 test('bonestream experiment: a broken image or a label of the wrong size is left out, named, and fails the run after the rest', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'bonestream-experiment-broken-'));
-  try {
-    const a = await writeDomain(root, 'a', [20, 24, 28, 32]);
-    await writeGrayPng(join(a.labels, 's1.png'), { width: 8, height: 8, data: new Uint8Array(64) });
-    await writeFile(join(a.images, 's2.png'), 'not an image');
-    const out = join(root, 'out');
-    const run = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2', ...FAST, '--out', out]);
-    assert.is(run.code, 1);
-    assert.match(run.stderr, /s1\.png: left out of the experiment: its label .*s1\.png is 8×8 but the image is 64×64/);
-    assert.match(run.stderr, /s2\.png: left out of the experiment: not a readable image/);
-    const json = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
-    assert.equal(json.images, ['s0', 's3']);
-    assert.equal(json.leftOut.map((l: { file: string; error: boolean }) => [l.file.slice(-6), l.error]), [['s1.png', true], ['s2.png', true]]);
-    assert.match(await readFile(join(out, 'results.md'), 'utf8'), /\*\*left out\*\*: .*s1\.png \(its label/);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+  await inTempDir('bonestream-experiment-broken-', async (root) => {
+  const a = await writeDomain(root, 'a', [20, 24, 28, 32]);
+  await writeGrayPng(join(a.labels, 's1.png'), { width: 8, height: 8, data: new Uint8Array(64) });
+  await writeFile(join(a.images, 's2.png'), 'not an image');
+  const out = join(root, 'out');
+  const run = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2', ...FAST, '--out', out]);
+  assert.is(run.code, 1);
+  assert.match(run.stderr, /s1\.png: left out of the experiment: its label .*s1\.png is 8×8 but the image is 64×64/);
+  assert.match(run.stderr, /s2\.png: left out of the experiment: not a readable image/);
+  const json = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
+  assert.equal(json.images, ['s0', 's3']);
+  assert.equal(json.leftOut.map((l: { file: string; error: boolean }) => [l.file.slice(-6), l.error]), [['s1.png', true], ['s2.png', true]]);
+  assert.match(await readFile(join(out, 'results.md'), 'utf8'), /\*\*left out\*\*: .*s1\.png \(its label/);
+  });
 });
 
 test('bonestream experiment: bad input is refused with the option and value', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'bonestream-experiment-bad-'));
-  try {
-    const a = await writeDomain(root, 'a', [20, 30]);
-    const out = join(root, 'out');
-    const tooBig = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '3,5', ...FAST, '--out', out]);
-    assert.is(tooBig.code, 1);
-    assert.match(tooBig.stderr, /--sizes 3,5: every size is larger than the 2 labelled images/);
-    const noLabels = await runCli(['experiment', 'noise', '--images', a.images, '--labels', join(root, 'absent'), ...FAST, '--out', out]);
-    assert.is(noLabels.code, 1);
-    assert.match(noLabels.stderr, /--labels .*absent: not a directory/);
-    const sameName = await runCli(['experiment', 'cross-domain', '--a', a.images, '--b', a.images, '--labels-a', a.labels, '--labels-b', a.labels, '--name-a', 'x', '--name-b', 'x', '--out', out]);
-    assert.is(sameName.code, 1);
-    assert.match(sameName.stderr, /--name-a and --name-b must differ/);
-    const badSizes = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,0', '--out', out]);
-    assert.is(badSizes.code, 1);
-    assert.match(badSizes.stderr, /--sizes must be an integer in 1\.\.1000 \(got 0\)/);
-    const twice = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,2', '--out', out]);
-    assert.match(twice.stderr, /--sizes lists a value twice/);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+  await inTempDir('bonestream-experiment-bad-', async (root) => {
+  const a = await writeDomain(root, 'a', [20, 30]);
+  const out = join(root, 'out');
+  const tooBig = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '3,5', ...FAST, '--out', out]);
+  assert.is(tooBig.code, 1);
+  assert.match(tooBig.stderr, /--sizes 3,5: every size is larger than the 2 labelled images/);
+  const noLabels = await runCli(['experiment', 'noise', '--images', a.images, '--labels', join(root, 'absent'), ...FAST, '--out', out]);
+  assert.is(noLabels.code, 1);
+  assert.match(noLabels.stderr, /--labels .*absent: not a directory/);
+  const sameName = await runCli(['experiment', 'cross-domain', '--a', a.images, '--b', a.images, '--labels-a', a.labels, '--labels-b', a.labels, '--name-a', 'x', '--name-b', 'x', '--out', out]);
+  assert.is(sameName.code, 1);
+  assert.match(sameName.stderr, /--name-a and --name-b must differ/);
+  const badSizes = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,0', '--out', out]);
+  assert.is(badSizes.code, 1);
+  assert.match(badSizes.stderr, /--sizes must be an integer in 1\.\.1000 \(got 0\)/);
+  const twice = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,2', '--out', out]);
+  assert.match(twice.stderr, /--sizes lists a value twice/);
+  });
 });
 
 test.run();
