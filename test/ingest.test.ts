@@ -4,6 +4,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameSource, parseSource, type Frame, type SourceState } from '../src/ingest/source.js';
 import { StreamLogParser, failureReason } from '../src/ingest/ffmpeg-log.js';
+import { startDecoder } from '../src/ingest/decoder.js';
 import { UserError } from '../src/util/errors.js';
 import { brokenVideos, makeVideo, patternFrame, pidAlive, tempDir, waitFor } from './helpers/videos.js';
 
@@ -162,6 +163,25 @@ test('--realtime paces decoding at the file\'s frame rate', async () => {
   assert.is(frames.length, FRAMES);
   const span = frames.at(-1)!.ptsMs - frames[0].ptsMs; // 1.4 s of video
   assert.ok(elapsed > span * 0.8 && elapsed < span + 2500, `took ${elapsed} ms for ${span} ms of video`);
+});
+
+test('a decoder nobody reads from holds ffmpeg back instead of buffering the video', async () => {
+  const long = join(dir, 'long.mkv');
+  await makeVideo(long, { frames: 400, width: W, height: H, fps: 25, codec: 'ffv1' });
+  const run = startDecoder(parseSource(long, {}));
+  await run.info;
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  const held = run.frames.readableLength;
+  // One pipe read (64 KiB) of 3 KiB frames at most waits in the stream; the rest stays in ffmpeg.
+  assert.ok(held >= 1 && held <= 64 * 1024 / (W * H) + 1, `${held} frames held`);
+  assert.ok(run.pid !== undefined && pidAlive(run.pid), 'ffmpeg waits on the full pipe');
+  const reader = (async () => {
+    let count = 0;
+    for await (const _ of run.frames) count++;
+    return count;
+  })();
+  assert.is(await reader, 400, 'reading on gets every frame');
+  assert.ok((await run.done).ok);
 });
 
 test('a missing file, a text file named .mp4 and a truncated MP4 are refused with the file named', async () => {
