@@ -75,6 +75,18 @@ test('every frame gets a mask on the bone, the overlay video has every frame, th
   assert.ok(summary.timing.extractMsMean > 0);
 });
 
+test('with the DINO backend (a tiny seeded ViT) the summary records its block and facet', async () => {
+  const out = join(dir, 'vit');
+  const model = resolve(REPO_ROOT, 'fixtures/golden/tiny-a.safetensors');
+  const { code, stderr } = await runCli(['video', clip, '--out', out, '--backend', 'dino', '--model', model, '--load-size', '64', '--layer', '1', '--k', '3']);
+  assert.is(code, 0, stderr);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.is(summary.backend, 'dino');
+  assert.equal([summary.settings.layer, summary.settings.facet, summary.settings.k, summary.settings.loadSize], [1, 'key', 3, 64]);
+  assert.is(readdirSync(join(out, 'masks')).length, FRAMES);
+  assert.ok(summary.perFrame.every((f: { k: number }) => f.k === 3), 'a fixed k is kept');
+});
+
 test('stdin in, an .mp4 out, with a crop: masks and summary land beside the video', async () => {
   const piped = join(dir, 'phantom.mkv'); // Matroska reads from a pipe; an MP4 with its index last does not
   await new Promise((resolve) => startFfmpeg(['-i', clip, '-c', 'copy', piped]).once('exit', resolve));

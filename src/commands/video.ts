@@ -64,6 +64,7 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
       outputs,
       bank: { window: options.window, tau: options.tau, votes: options.votes, seed: options.seed, k: options.k },
       opacity: options.opacity,
+      vit: { layer: options.layer, facet: options.facet },
       onFrame: (done) => progress.update(done),
       signal: interruption.signal,
     });

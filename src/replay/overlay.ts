@@ -68,8 +68,8 @@ export class OverlayEncoder {
     await Promise.race([once(this.input, 'drain'), failed]);
   }
 
-  /** Ends the video and moves it into place; throws (and removes the partial file) when ffmpeg failed. */
-  async finish(): Promise<void> {
+  /** Ends the video and moves it into place, resolving to its path; throws (and removes the partial file) when ffmpeg failed. */
+  async finish(): Promise<string> {
     this.input.end();
     const error = await this.finished;
     if (error) {
@@ -77,6 +77,7 @@ export class OverlayEncoder {
       throw error;
     }
     await rename(this.partPath, this.path);
+    return this.path;
   }
 
   /** Stops encoding and removes the partial file. */

@@ -70,7 +70,7 @@ export interface ReplaySummary {
   source: { width: number; height: number; fps: number; durationMs?: number };
   backend: string;
   model: string;
-  settings: BankOptions & { stride: number; loadSize: number; opacity: number };
+  settings: BankOptions & { stride: number; loadSize: number; layer?: number; facet?: string; opacity: number };
   /** Every decoded frame was processed and ffmpeg finished cleanly. */
   complete: boolean;
   /** Why not, when not complete. */
@@ -87,6 +87,8 @@ export interface ReplayOptions {
   bank: BankOptions;
   /** Tint strength of the mask in the overlay video, 0…1. */
   opacity: number;
+  /** The ViT's descriptor block and facet, recorded in the summary when the backend is DINO. */
+  vit?: { layer: number; facet: string };
   /** Called after each frame (progress bars). */
   onFrame?: (done: number) => void;
   /** Aborting stops decoding; the frames done so far are finished and summarized. */
@@ -96,85 +98,114 @@ export interface ReplayOptions {
 /**
  * Runs every frame of a recorded video through the backend and the live service's rolling
  * bank, in order and without dropping any, and writes one mask per frame, the overlay video
- * and a JSON summary into outputs made by prepareOutputs. A decoding or encoding failure midway keeps what was written and is
- * reported in the summary (`complete: false`).
+ * and a JSON summary into outputs made by prepareOutputs. A failure midway keeps what was
+ * written and is reported in the summary (`complete: false`).
  */
 export async function replayVideo(reader: VideoReader, extractor: Extractor, options: ReplayOptions): Promise<ReplaySummary> {
-  const { outputs, bank: bankOptions, opacity } = options;
-  const bank = new RollingBank(bankOptions);
-  const encoder = new OverlayEncoder(outputs.overlay, reader.info);
-  const perFrame: FrameRecord[] = [];
-  let extractMs = 0;
-  let bankMs = 0;
-  let error: string | undefined;
+  const encoder = new OverlayEncoder(options.outputs.overlay, reader.info);
   const started = performance.now();
   const stop = (): void => reader.close();
   options.signal?.addEventListener('abort', stop, { once: true });
-  try {
-    for await (const frame of reader.frames) {
-      const t0 = performance.now();
-      const features = await extractor.extract(frame.image);
-      const t1 = performance.now();
-      const result = bank.push(features);
-      const t2 = performance.now();
-      extractMs += t1 - t0;
-      bankMs += t2 - t1;
-      await writeGrayPng(join(outputs.masksDir, maskFileName(frame.seq)), result.mask);
-      await encoder.write(tintOverlay(frame.image, result.mask, opacity));
-      perFrame.push({
-        seq: frame.seq,
-        ptsMs: frame.ptsMs,
-        k: result.k,
-        salientClusters: result.salientClusters,
-        maskFraction: countNonZero(result.mask.data) / result.mask.data.length,
-        sceneChange: result.sceneChange,
-        framesInWindow: result.framesInWindow,
-      });
-      options.onFrame?.(perFrame.length);
-    }
-  } catch (failure) {
-    reader.close();
-    error = (failure as Error).message;
-  }
+  const work = await segmentFrames(reader, extractor, encoder, options);
   const exit = await reader.done;
   options.signal?.removeEventListener('abort', stop);
-  if (!error && options.signal?.aborted) error = `${options.input}: interrupted after ${perFrame.length} frames`;
-  if (!error && !exit.ok) error = `${options.input}: decoding stopped after ${perFrame.length} frames (${exit.reason})`;
-  if (!error && isDamaged(exit)) error = `${corruptVideo(options.input, exit)}; the ${perFrame.length} frames it could decode were processed`;
-  let overlay: string | null = null;
-  if (perFrame.length === 0) {
-    await encoder.abort();
-    error ??= `${options.input}: no frame could be decoded`;
-  } else {
-    try {
-      await encoder.finish();
-      overlay = outputs.overlay;
-    } catch (failure) {
-      error ??= (failure as Error).message;
-    }
-  }
+  const done = work.perFrame.length;
+  let error = work.error;
+  if (!error && options.signal?.aborted) error = `${options.input}: interrupted after ${done} frames`;
+  if (!error && !exit.ok) error = `${options.input}: decoding stopped after ${done} frames (${exit.reason})`;
+  if (!error && isDamaged(exit)) error = `${corruptVideo(options.input, exit)}; the ${done} frames it could decode were processed`;
+  const overlay = await closeOverlay(encoder, done);
+  error ??= overlay.error ?? (done ? undefined : `${options.input}: no frame could be decoded`);
+
   const totalMs = performance.now() - started;
-  const n = Math.max(perFrame.length, 1);
+  const perFrameMean = (ms: number) => round(ms / Math.max(done, 1));
   const summary: ReplaySummary = {
     input: options.input,
     source: reader.info,
     backend: extractor.backend,
     model: extractor.model,
-    settings: { ...bankOptions, stride: extractor.stride, loadSize: extractor.loadSize, opacity },
+    settings: {
+      ...options.bank,
+      stride: extractor.stride,
+      loadSize: extractor.loadSize,
+      ...(extractor.backend === 'dino' ? options.vit : {}),
+      opacity: options.opacity,
+    },
     complete: error === undefined,
     ...(error === undefined ? {} : { error }),
-    frames: perFrame.length,
-    outputs: { masks: outputs.masksDir, overlay, summary: outputs.summary },
+    frames: done,
+    outputs: { masks: options.outputs.masksDir, overlay: overlay.path, summary: options.outputs.summary },
     timing: {
       totalMs: round(totalMs),
-      framesPerSecond: round((perFrame.length * 1000) / Math.max(totalMs, 1)),
-      extractMsMean: round(extractMs / n),
-      bankMsMean: round(bankMs / n),
+      framesPerSecond: round((done * 1000) / Math.max(totalMs, 1)),
+      extractMsMean: perFrameMean(work.extractMs),
+      bankMsMean: perFrameMean(work.bankMs),
     },
-    perFrame,
+    perFrame: work.perFrame,
   };
-  await writeFile(outputs.summary, JSON.stringify(summary, null, 2) + '\n');
+  await writeFile(options.outputs.summary, JSON.stringify(summary, null, 2) + '\n');
   return summary;
+}
+
+interface SegmentedFrames {
+  perFrame: FrameRecord[];
+  extractMs: number;
+  bankMs: number;
+  /** Why the work stopped early (the backend, a write, the encoder). */
+  error?: string;
+}
+
+/**
+ * The frame loop. A frame's mask PNG and overlay frame are written while the next frame is
+ * segmented; at most one frame's writes are in flight.
+ */
+async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder: OverlayEncoder, options: ReplayOptions): Promise<SegmentedFrames> {
+  const bank = new RollingBank(options.bank);
+  const result: SegmentedFrames = { perFrame: [], extractMs: 0, bankMs: 0 };
+  let writing: Promise<unknown> = Promise.resolve();
+  try {
+    for await (const frame of reader.frames) {
+      const t0 = performance.now();
+      const features = await extractor.extract(frame.image);
+      const t1 = performance.now();
+      const segmented = bank.push(features);
+      result.extractMs += t1 - t0;
+      result.bankMs += performance.now() - t1;
+      await writing;
+      writing = Promise.all([
+        writeGrayPng(join(options.outputs.masksDir, maskFileName(frame.seq)), segmented.mask),
+        encoder.write(tintOverlay(frame.image, segmented.mask, options.opacity)),
+      ]);
+      result.perFrame.push({
+        seq: frame.seq,
+        ptsMs: frame.ptsMs,
+        k: segmented.k,
+        salientClusters: segmented.salientClusters,
+        maskFraction: countNonZero(segmented.mask.data) / segmented.mask.data.length,
+        sceneChange: segmented.sceneChange,
+        framesInWindow: segmented.framesInWindow,
+      });
+      options.onFrame?.(result.perFrame.length);
+    }
+    await writing;
+  } catch (failure) {
+    reader.close();
+    result.error = errorMessage(failure);
+  }
+  return result;
+}
+
+/** Finishes the overlay video when it has frames (and drops it when it has none). */
+async function closeOverlay(encoder: OverlayEncoder, frames: number): Promise<{ path: string | null; error?: string }> {
+  if (frames === 0) {
+    await encoder.abort();
+    return { path: null };
+  }
+  try {
+    return { path: await encoder.finish() };
+  } catch (failure) {
+    return { path: null, error: errorMessage(failure) };
+  }
 }
 
 function countNonZero(data: Uint8Array): number {
