@@ -78,17 +78,24 @@ test('mailbox keeps only the newest item and counts the replaced ones', () => {
   assert.is(box.replaced, 4);
 });
 
-test('rate meter measures events per second and decays when they stop', () => {
+test('rate meter: video rates, slow backends (under 1/s), and decay when events stop', () => {
   let now = 0;
-  const meter = new RateMeter(2000, () => now);
+  const meter = new RateMeter(10_000, 32, () => now);
   assert.is(meter.perSecond(), 0);
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 100; i++) {
     meter.mark();
     now += 100;
   }
   assert.ok(Math.abs(meter.perSecond() - 10) < 0.6, `≈ 10/s (got ${meter.perSecond()})`);
-  now += 5000;
+  const slow = new RateMeter(10_000, 32, () => now);
+  for (let i = 0; i < 8; i++) {
+    slow.mark();
+    now += 1400;
+  }
+  assert.ok(Math.abs(slow.perSecond() - 1 / 1.4) < 0.1, `≈ 0.71/s (got ${slow.perSecond()})`);
+  now += 20_000;
   assert.is(meter.perSecond(), 0);
+  assert.is(slow.perSecond(), 0);
 });
 
 test.run();

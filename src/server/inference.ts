@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { BackendRequest } from '../backend.js';
 import type { BankOptions } from '../segment/bank.js';
@@ -102,12 +102,22 @@ export class Inference extends EventEmitter {
     else await this.worker?.terminate();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Lets the worker finish its frame and release the backend, then waits for it to exit;
+   * terminates it only after `graceMs` (terminating native inference mid-run can abort the
+   * whole process, so that is the last resort).
+   */
+  async stop(graceMs = 1500): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
     const worker = this.worker;
     this.worker = undefined;
-    await worker?.terminate();
+    if (!worker) return;
+    const exited = once(worker, 'exit');
+    worker.postMessage({ type: 'stop' } satisfies ToWorker);
+    const timer = setTimeout(() => void worker.terminate(), graceMs);
+    await exited;
+    clearTimeout(timer);
   }
 
   private post(message: ToWorker): void {

@@ -13,6 +13,8 @@ export type ToWorker =
   | { type: 'frame'; seq: number; ptsMs: number; image: GrayImage }
   | { type: 'update'; options: Partial<BankOptions> }
   | { type: 'reset' }
+  /** Finish the current frame, release the backend, exit. */
+  | { type: 'stop' }
   /** Fault injection: the worker throws `message` from its message handler. */
   | { type: 'fail'; message: string };
 

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openExtractor } from '../backend.js';
 import { RollingBank } from '../segment/bank.js';
 import { UserError, errorMessage } from '../util/errors.js';
+import type { Extractor } from '../types.js';
 import type { WorkerInit, ToWorker, FromWorker } from './worker-messages.js';
 
 /**
@@ -13,7 +14,7 @@ const port = parentPort!;
 const init = workerData as WorkerInit;
 const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-let extractor;
+let extractor: Extractor;
 try {
   extractor = await openExtractor(init.request);
 } catch (error) {
@@ -23,36 +24,48 @@ try {
 const bank = new RollingBank(init.bank);
 send({ type: 'ready', backend: extractor.backend, model: extractor.model });
 
-port.on('message', async (message: ToWorker) => {
+/** The frame being segmented; a stop waits for it (terminating native inference mid-run aborts the process). */
+let current: Promise<void> = Promise.resolve();
+
+port.on('message', (message: ToWorker) => {
   switch (message.type) {
-    case 'frame': {
-      const started = performance.now();
-      const features = await extractor.extract(message.image);
-      const result = bank.push(features);
-      // The mask's buffer is handed over, not copied; slice() when it is a view of a larger one.
-      const data = result.mask.data.byteLength === result.mask.data.buffer.byteLength ? result.mask.data : result.mask.data.slice();
-      send(
-        {
-          type: 'mask',
-          seq: message.seq,
-          ptsMs: message.ptsMs,
-          mask: { width: result.mask.width, height: result.mask.height, data },
-          k: result.k,
-          salientClusters: result.salientClusters,
-          sceneChange: result.sceneChange,
-          computeMs: performance.now() - started,
-        },
-        [data.buffer as ArrayBuffer],
-      );
+    case 'frame':
+      current = segment(message);
       break;
-    }
     case 'update':
       bank.update(message.options);
       break;
     case 'reset':
       bank.reset();
       break;
+    case 'stop':
+      void current
+        .catch(() => undefined)
+        .then(() => extractor.dispose())
+        .finally(() => port.close());
+      break;
     case 'fail':
       throw new Error(message.message);
   }
 });
+
+async function segment(message: Extract<ToWorker, { type: 'frame' }>): Promise<void> {
+  const started = performance.now();
+  const features = await extractor.extract(message.image);
+  const result = bank.push(features);
+  // The mask's buffer is handed over, not copied; slice() when it is a view of a larger one.
+  const data = result.mask.data.byteLength === result.mask.data.buffer.byteLength ? result.mask.data : result.mask.data.slice();
+  send(
+    {
+      type: 'mask',
+      seq: message.seq,
+      ptsMs: message.ptsMs,
+      mask: { width: result.mask.width, height: result.mask.height, data },
+      k: result.k,
+      salientClusters: result.salientClusters,
+      sceneChange: result.sceneChange,
+      computeMs: performance.now() - started,
+    },
+    [data.buffer as ArrayBuffer],
+  );
+}
