@@ -397,6 +397,11 @@ test('bonestream experiment noise on a tiny DINO ViT: the report names the model
   const markdown = await readFile(join(root, 'out', 'results.md'), 'utf8');
   assert.match(markdown, /DINO ViT .*tiny\.safetensors \(key of block 2, zero-based 1\)/);
   assert.match(markdown, /ImageNet-normalized/);
+  // Per ε and pictured image: input, key PCA, head-mean attention, the two heads, mask.
+  const html = await readFile(join(root, 'out', 'report.html'), 'utf8');
+  assert.match(html, /<th>CLS attention per head<\/th>/);
+  assert.is((html.match(/src="data:image\/png;base64,/g) ?? []).length, 2 * 5);
+  assert.match(html, /heads 0–1/);
   });
 });
 

@@ -10,7 +10,10 @@ import { loadLabelledImages, type LabelledImage, type LeftOut } from '../eval/da
 import { extractAll } from '../eval/extract.js';
 import { runSameDomain, plannedSets, sameDomainReport, type ScoredImage } from '../eval/same-domain.js';
 import { runCrossDomain, plannedPairs, crossDomainReport } from '../eval/cross-domain.js';
-import { runNoise, noiseReport } from '../eval/noise.js';
+import { runNoise, noiseReport, type NoiseOptions } from '../eval/noise.js';
+import { attentionMaps } from '../eval/viz.js';
+import { locateWeights } from '../vit/models.js';
+import { analyzeImage } from '../vit/analysis.js';
 import { writeReport, type ReportDoc, type Table } from '../eval/report.js';
 import { describeSetup, type ExperimentSetup } from '../eval/setup.js';
 import { createProgress } from '../util/progress.js';
@@ -215,8 +218,25 @@ async function noise(flags: NoiseFlags): Promise<void> {
   const { leftOut, load } = loader();
   const images = await load(flags.images, flags.labels, { images: '--images', labels: '--labels' });
   await withExtractor(flags, leftOut, async (extractor, setup) => {
-    const options = { eps: flags.eps, seed: flags.seed, segment: segmentOptions(flags), show: flags.show };
+    const headMaps = extractor.backend === 'dino' ? await vitHeadMaps(extractor, flags) : undefined;
+    const options = { eps: flags.eps, seed: flags.seed, segment: segmentOptions(flags), show: flags.show, headMaps };
     const run = await runNoise(extractor, images, options);
     return { results: run.result, doc: await noiseReport(run.result, run.examples, setup, options) };
   });
+}
+
+/** Per-head attention of the pictured images, from the same weights and settings as the extractor. */
+async function vitHeadMaps(extractor: Extractor, flags: BackendOptions): Promise<NonNullable<NoiseOptions['headMaps']>> {
+  const weightsPath = await locateWeights(extractor.model);
+  if (!weightsPath) throw new Error(`weights of ${extractor.model} vanished after the extractor opened them`);
+  return async (image, noise) => {
+    const analysis = await analyzeImage(weightsPath, image, {
+      stride: extractor.stride,
+      loadSize: extractor.loadSize,
+      facets: [flags.facet],
+      layers: [flags.layer],
+      noise: noise.eps > 0 ? noise : undefined,
+    });
+    return attentionMaps(analysis).flatMap((m) => (m.head === 'mean' ? [] : [m.map]));
+  };
 }

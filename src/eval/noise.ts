@@ -4,7 +4,7 @@ import { extractAll } from './extract.js';
 import { segmentAndScore, type ImageScore, type ScoreOptions } from './score.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreLineChart } from './charts.js';
-import { overlayPng, grayPng, gridRgbPng, heatRgb } from './picture.js';
+import { overlayPng, grayPng, gridRgbPng, heatRgb, tileGrid } from './picture.js';
 import { pcaRgb } from './pca.js';
 import { noisyInput } from './noisy-input.js';
 import { PAPER } from './reference.js';
@@ -25,6 +25,11 @@ export interface NoiseOptions {
   segment: ScoreOptions;
   /** How many images the report shows at every ε. */
   show: number;
+  /**
+   * The last block's CLS attention of each head for a shown image (DINO only; the
+   * extractor gives just their mean), [heads][patches] on the features' grid.
+   */
+  headMaps?: (image: GrayImage, noise: { eps: number; seed: number }) => Promise<Float32Array[]>;
 }
 
 export interface EpsResult {
@@ -54,6 +59,8 @@ export interface NoiseExample {
   features: Features;
   mask: GrayImage;
   score: ImageScore;
+  /** Per-head attention maps when `headMaps` was given. */
+  heads?: Float32Array[];
 }
 
 export async function runNoise(
@@ -81,7 +88,9 @@ export async function runNoise(
       similarity: summarize(features.map((f, i) => meanCosine(f, clean[i]))),
     });
     for (let i = 0; i < Math.min(options.show, images.length); i++) {
-      examples.push({ eps, noiseSeed: noiseSeed(i), name: images[i].name, image: images[i].image, truth: images[i].truth, features: features[i], mask: outcome.masks[i], score: outcome.scores[i] });
+      const { name, image, truth } = images[i];
+      const heads = await options.headMaps?.(image, { eps, seed: noiseSeed(i) });
+      examples.push({ eps, noiseSeed: noiseSeed(i), name, image, truth, features: features[i], mask: outcome.masks[i], score: outcome.scores[i], heads });
     }
   }
   return { result: { images: images.map((i) => i.name), levels }, examples };
@@ -131,7 +140,7 @@ export async function noiseReport(
   const saliencyName = dino ? 'CLS attention (head mean)' : 'bone-surface probability';
   const descriptorName = dino ? `${setup.facet} PCA` : 'descriptor PCA';
   const gallery: Gallery = {
-    columns: ['input the backend sees', descriptorName, saliencyName, 'mask'],
+    columns: ['input the backend sees', descriptorName, saliencyName, ...(examples.some((e) => e.heads) ? ['CLS attention per head'] : []), 'mask'],
     rows: await Promise.all(examples.map((e) => exampleRow(e, setup))),
   };
   return {
@@ -165,7 +174,18 @@ async function exampleRow(e: NoiseExample, setup: ExperimentSetup): Promise<Gall
       { caption: `${e.name}, ε = ${e.eps}`, png: await grayPng(noisy, THUMB) },
       { caption: 'PCA → RGB', png: await gridRgbPng(pcaRgb(e.features.descriptors, rows * cols, e.features.dim), e.features.grid, THUMB, height) },
       { caption: 'saliency', png: await gridRgbPng(heatRgb(e.features.saliency), e.features.grid, THUMB, height) },
+      ...(e.heads ? [{ caption: `heads 0–${e.heads.length - 1}`, png: await headsPng(e.heads, e.features.grid) }] : []),
       { caption: `Dice ${e.score.dice.toFixed(2)} · IoU ${e.score.iou.toFixed(2)}`, png: await overlayPng(e.image, e.mask, e.truth, THUMB) },
     ],
   };
+}
+
+/** Each head's map, viridis min–max per map, tiled (two rows beyond three heads) to the thumbnail's width. */
+async function headsPng(heads: Float32Array[], grid: [number, number]): Promise<Buffer> {
+  const columns = heads.length <= 3 ? heads.length : Math.ceil(heads.length / 2);
+  const gap = 2;
+  const width = Math.max(8, Math.floor((THUMB - (columns + 1) * gap) / columns));
+  const height = Math.max(1, Math.round((width * grid[0]) / grid[1]));
+  const tiles = await Promise.all(heads.map((map) => gridRgbPng(heatRgb(map), grid, width, height)));
+  return tileGrid(tiles, columns, width, height, gap);
 }
