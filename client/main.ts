@@ -9,8 +9,12 @@
 import { decodeBinary, type HelloMessage, type MaskHeader, type TextMessage, type StatusMessage } from '../src/server/protocol.js';
 import { RateMeter } from '../src/server/rate.js';
 
-/** A mask older than this is shown in red: the overlay no longer shows the anatomy under the probe. */
-const STALE_MS = 1000;
+/**
+ * Mask age thresholds: amber past LATE_MS (the overlay may lag a moving probe; a CPU ViT is
+ * usually here), red past STALE_MS (masks have stopped coming or fallen far behind).
+ */
+const LATE_MS = 1000;
+const STALE_MS = 3000;
 /** Frames kept for "sync to mask": about three seconds of video at 30 frames/s. */
 const KEPT_FRAMES = 90;
 const RECONNECT_MS = { initial: 500, max: 10_000 };
@@ -83,6 +87,8 @@ function onHello(hello: HelloMessage): void {
   frames.clear();
   newestFrame = -1;
   mask = undefined;
+  ui.maskAge.textContent = '–';
+  ui.maskAge.className = '';
   if (hello.source.width && hello.source.height) {
     canvas.width = overlay.width = hello.source.width;
     canvas.height = overlay.height = hello.source.height;
@@ -173,7 +179,7 @@ function showStats(): void {
   if (mask) {
     const age = mask.header.latencyMs + performance.now() - mask.receivedAt;
     ui.maskAge.textContent = `${Math.round(age)} ms`;
-    ui.maskAge.className = age > STALE_MS ? 'bad' : '';
+    ui.maskAge.className = age > STALE_MS ? 'bad' : age > LATE_MS ? 'warn' : '';
   }
 }
 

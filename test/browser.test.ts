@@ -90,6 +90,8 @@ test('the client reconnects by itself when the server goes away and comes back',
     await page.waitForFunction(() => Number(document.getElementById('masks-per-s')?.textContent) > 0, { timeout: 20_000 });
     await first.close();
     await page.waitForFunction(() => /server stopped; reconnecting/.test(document.getElementById('connection')?.textContent ?? ''), { timeout: 5000 });
+    // No more masks: the age turns red once it passes the stale threshold (3 s).
+    await page.waitForFunction(() => document.getElementById('mask-age')?.className === 'bad', { timeout: 6000 });
     second = await startPhantomServer({ port: first.port });
     await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'connected', { timeout: 15_000 });
     // Frames of the new server (seq from 0 again) are drawn: the note names a fresh mask.
