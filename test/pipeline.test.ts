@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { segmentImages } from '../src/segment/pipeline.js';
+import { segmentFeatures, segmentImages } from '../src/segment/pipeline.js';
 import type { Extractor, GrayImage } from '../src/types.js';
 import { plant } from './helpers/planted.js';
 
@@ -40,6 +40,19 @@ test('segmentImages names the image whose extraction failed', async () => {
   await segmentImages(failing, [{ name: 'scan-7', image: blank(1) }], { k: 1, tau: 0.2, votes: 65, seed: 0, surfaceTolerancePx: 1 }).then(
     () => assert.unreachable('should fail'),
     (error: Error) => assert.match(error.message, /scan-7: feature extraction failed: out of memory/),
+  );
+});
+
+test('segmentFeatures on features extracted earlier gives what segmentImages gives', async () => {
+  const options = { k: 3, tau: 0.2, votes: 65, seed: 0, surfaceTolerancePx: 2 };
+  const inputs = [1, 2, 3].map((seed) => ({ name: `s${seed}`, image: blank(seed), truth }));
+  const direct = await segmentImages(planted, inputs, options);
+  const cached = segmentFeatures(await Promise.all(inputs.map(async (i) => ({ name: i.name, truth: i.truth, features: await planted.extract(i.image) }))), options);
+  assert.equal(cached.images.map((i) => Array.from(i.mask.data)), direct.images.map((i) => Array.from(i.mask.data)));
+  assert.equal(cached.mean, direct.mean);
+  assert.throws(
+    () => segmentFeatures([{ name: 'odd', truth: { width: 3, height: 3, data: new Uint8Array(9) }, features: direct.images[0].features }], options),
+    /odd: reference mask is 3×3 but the image is 40×48/,
   );
 });
 

@@ -39,24 +39,32 @@ export interface SegmentOutcome {
  * is given, Dice, IoU and bone-surface precision/recall.
  */
 export async function segmentImages(extractor: Extractor, inputs: SegmentInput[], options: SegmentImagesOptions): Promise<SegmentOutcome> {
-  const features: Features[] = [];
+  const extracted: Array<SegmentInput & { features: Features }> = [];
   for (const input of inputs) {
     try {
-      features.push(await extractor.extract(input.image));
+      extracted.push({ ...input, features: await extractor.extract(input.image) });
     } catch (error) {
       if (error instanceof UserError) throw error;
       throw new Error(`${input.name}: feature extraction failed: ${errorMessage(error)}`, { cause: error });
     }
     options.onExtracted?.(input.name);
   }
-  const cosegmentation = cosegment(features, options);
+  return segmentFeatures(extracted, options);
+}
+
+/**
+ * The same on features extracted earlier (the experiments extract each image once and
+ * co-segment it in many sets).
+ */
+export function segmentFeatures(inputs: Array<Omit<SegmentInput, 'image'> & { features: Features }>, options: SegmentImagesOptions): SegmentOutcome {
+  const cosegmentation = cosegment(inputs.map((input) => input.features), options);
   const images = inputs.map((input, i): ImageOutcome => {
-    const mask = patchMaskToImage(cosegmentation.patchMasks[i], features[i]);
+    const mask = patchMaskToImage(cosegmentation.patchMasks[i], input.features);
     if (input.truth && (input.truth.width !== mask.width || input.truth.height !== mask.height)) {
       throw new UserError(`${input.name}: reference mask is ${input.truth.width}×${input.truth.height} but the image is ${mask.width}×${mask.height}`);
     }
     const scores = input.truth ? scoreMask(mask, input.truth, options.surfaceTolerancePx) : undefined;
-    return { name: input.name, features: features[i], mask, scores };
+    return { name: input.name, features: input.features, mask, scores };
   });
   return { cosegmentation, images, mean: meanScores(images.flatMap((i) => (i.scores ? [i.scores] : []))) };
 }
