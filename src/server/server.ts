@@ -364,6 +364,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await Promise.race([sourceStarted, new Promise((resolve) => (startWait = setTimeout(resolve, limits.sourceStartWaitMs)))]);
   clearTimeout(startWait);
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  log.info(`listening on ${url}${token ? ' (token required)' : ''}`);
 
   let closing: Promise<void> | undefined;
   const close = () =>
