@@ -17,11 +17,21 @@ export function tintOverlay(frame: GrayImage, mask: GrayImage, opacity: number, 
   if (mask.width !== frame.width || mask.height !== frame.height) {
     throw new RangeError(`mask of ${mask.width}x${mask.height} does not match the frame of ${frame.width}x${frame.height}`);
   }
+  // Every masked pixel of gray level g becomes the same colour: look it up instead of blending.
+  const tinted = new Uint8Array(256 * 3);
+  for (let gray = 0; gray < 256; gray++) {
+    for (let c = 0; c < 3; c++) tinted[gray * 3 + c] = Math.round(gray * (1 - opacity) + color[c] * opacity);
+  }
   const rgb = new Uint8Array(frame.width * frame.height * 3);
-  for (let p = 0; p < frame.data.length; p++) {
+  for (let p = 0, o = 0; p < frame.data.length; p++, o += 3) {
     const gray = frame.data[p];
-    const a = mask.data[p] ? opacity : 0;
-    for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round(gray * (1 - a) + color[c] * a);
+    if (mask.data[p]) {
+      rgb[o] = tinted[gray * 3];
+      rgb[o + 1] = tinted[gray * 3 + 1];
+      rgb[o + 2] = tinted[gray * 3 + 2];
+    } else {
+      rgb[o] = rgb[o + 1] = rgb[o + 2] = gray;
+    }
   }
   return rgb;
 }
