@@ -179,6 +179,29 @@ test('the server on a broken, damaged or missing source: source state error in /
   );
 });
 
+test('a stream URL\'s password never reaches the log, /healthz or the clients', async () => {
+  const logged: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => (logged.push(chunk.toString()), true)) as typeof process.stderr.write;
+  let server: RunningServer | undefined;
+  try {
+    const running = (server = await serveOn('http://clinician:s3cret-pw@127.0.0.1:9/feed.ts', {}));
+    await waitFor('the source to fail', () => running.source.state === 'error', 10_000);
+    const client = record(wsUrl(server));
+    await client.until((r) => r.text.length > 0, 5000, 'hello');
+    const body = await health(server);
+    assert.match(body.source.detail ?? '', /^http:\/\/clinician:\*\*\*@127\.0\.0\.1:9\/feed\.ts: cannot read the stream/);
+    assert.ok(logged.some((line) => line.includes('clinician:***@')), 'the failure is logged, with the user name');
+    for (const text of [...logged, JSON.stringify(body), JSON.stringify(client.received.text), await metricsText(server)]) {
+      assert.not.ok(text.includes('s3cret-pw'), text);
+    }
+    await client.close();
+  } finally {
+    process.stderr.write = write;
+    await server?.close();
+  }
+});
+
 test('while the inference worker is down after a crash: /healthz and clients report it, video keeps flowing, then masks resume', async () => {
   const server = await startPhantomServer({ limits: { workerBackoffMs: { initial: 400, max: 1600 } } });
   const client = record(wsUrl(server));

@@ -106,7 +106,20 @@ export function checkCrop(crop: Crop, source: { width: number; height: number },
 export function describeSource(spec: SourceSpec): string {
   if (spec.kind === 'stdin') return 'stdin';
   if (spec.kind === 'device' && spec.format) return `${spec.format}:${spec.input}`;
+  if (spec.kind === 'url') return withoutPassword(spec.input);
   return spec.input;
+}
+
+/** Stream URLs may carry credentials (rtsp://user:password@camera/…): names in logs and status never show the password. */
+function withoutPassword(input: string): string {
+  try {
+    const url = new URL(input);
+    if (!url.password) return input;
+    url.password = '***';
+    return url.href;
+  } catch {
+    return input;
+  }
 }
 
 /** Sources that can be reopened after their ffmpeg dies: live ones, and files that loop anyway. */
