@@ -75,6 +75,36 @@ export function hostHeaderAllowed(hostHeader: string | undefined, boundHost: str
   return isLoopback(hostname) || hostname === boundHost.toLowerCase();
 }
 
+export interface AccessPolicy {
+  /** Required on every request when set. */
+  token?: string;
+  /** The address the server listens on. */
+  host: string;
+  scheme: 'http' | 'https';
+  /** Origins besides the server's own whose pages may open the stream. */
+  allowOrigins: readonly string[];
+}
+
+export interface Refusal {
+  status: 401 | 403;
+  reason: 'host' | 'token' | 'origin';
+}
+
+/**
+ * One place that decides who gets in, for HTTP requests and WebSocket upgrades alike.
+ * The Origin check applies to upgrades: plain GETs from other pages cannot read the answers.
+ */
+export function accessGate(policy: AccessPolicy): (request: IncomingMessage, url: URL, upgrade: boolean) => Refusal | undefined {
+  const tokenOk = policy.token ? tokenMatcher(policy.token) : () => true;
+  return (request, url, upgrade) => {
+    if (!policy.token && !hostHeaderAllowed(request.headers.host, policy.host)) return { status: 403, reason: 'host' };
+    if (!tokenOk(requestToken(request, url))) return { status: 401, reason: 'token' };
+    const own = `${policy.scheme}://${request.headers.host ?? ''}`;
+    if (upgrade && !originAllowed(request.headers.origin, own, policy.allowOrigins)) return { status: 403, reason: 'origin' };
+    return undefined;
+  };
+}
+
 /** Validates `--allow-origin a,b`: each entry an http(s) origin, without path. */
 export function parseOrigins(raw: string): string[] {
   return raw

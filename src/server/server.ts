@@ -1,24 +1,19 @@
-import http from 'node:http';
-import https from 'node:https';
-import type { Duplex } from 'node:stream';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import sharp from 'sharp';
 import { WebSocketServer } from 'ws';
 import { FrameSource, type Frame, type FrameSourceOptions, type SourceSpec } from '../ingest/source.js';
 import type { BackendRequest } from '../backend.js';
 import { DEFAULTS } from '../config.js';
 import { log } from '../util/log.js';
-import { UserError, errorMessage } from '../util/errors.js';
-import { checkBindPolicy, hostHeaderAllowed, originAllowed, requestToken, tokenMatcher } from './auth.js';
-import { clientPage } from './client-page.js';
+import { accessGate, checkBindPolicy } from './auth.js';
 import type { ControlMessage } from './control.js';
 import { overallStatus, type Health } from './health.js';
+import { createHttpServer, requestHandler, upgradeHandler } from './http.js';
 import { Hub, type HubLimits } from './hub.js';
-import { Inference, type InferenceResult } from './inference.js';
-import { Mailbox } from './mailbox.js';
+import { Inference } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { encodeBinary, PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type StatusMessage, type TextMessage } from './protocol.js';
-import { RateMeter } from './rate.js';
+import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type StatusMessage, type TextMessage } from './protocol.js';
+import { Relay } from './relay.js';
 
 /** Every limit of the service, explicit, with safe defaults (fuzz and load tests tune them). */
 export interface ServerLimits extends HubLimits {
@@ -148,74 +143,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
 
-  // Video: every decoded frame goes to the worker's mailbox and to the JPEG encoder's.
-  const fpsIn = new RateMeter();
-  const masksPerSecond = new RateMeter();
-  let lastMaskAt: number | undefined;
-  const counts = { framesIn: 0, masksOut: 0, skippedReported: 0 };
-  const jpegMailbox = new Mailbox<Frame>();
-  let encoding = false;
-  const pumpJpeg = async (): Promise<void> => {
-    if (encoding) return;
-    const frame = jpegMailbox.take();
-    if (!frame) return;
-    encoding = true;
-    try {
-      const { width, height, data } = frame.image;
-      const jpeg = await sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 1 } })
-        .jpeg({ quality: limits.jpegQuality })
-        .toBuffer();
-      hub.broadcast(encodeBinary({ type: 'frame', seq: frame.seq, pts: frame.ptsMs }, jpeg), 'frame');
-    } catch (error) {
-      log.warn(`frame ${frame.seq}: JPEG encoding failed: ${errorMessage(error)}`);
-    } finally {
-      encoding = false;
-    }
-    void pumpJpeg();
-  };
-  source.on('frame', (frame: Frame) => {
-    metrics.framesIn.inc();
-    counts.framesIn++;
-    fpsIn.mark();
-    inference.submit({ seq: frame.seq, ptsMs: frame.ptsMs, image: frame.image, arrivedAt: performance.now() });
-    jpegMailbox.put(frame);
-    void pumpJpeg();
-  });
-
-  // Masks: PNG-encoded once, in order, then broadcast.
-  let maskChain = Promise.resolve();
-  inference.on('mask', (result: InferenceResult) => {
-    maskChain = maskChain.then(async () => {
-      const { width, height, data } = result.mask;
-      try {
-        const png = await sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 1 } })
-          .png({ compressionLevel: 3 })
-          .toBuffer();
-        const latencyMs = performance.now() - result.arrivedAt;
-        metrics.masksOut.inc();
-        metrics.maskLatency.observe(latencyMs / 1000);
-        metrics.framesSkipped.inc(inference.framesSkipped - counts.skippedReported);
-        counts.skippedReported = inference.framesSkipped;
-        counts.masksOut++;
-        masksPerSecond.mark();
-        lastMaskAt = performance.now();
-        const header = {
-          type: 'mask' as const,
-          seq: result.seq,
-          pts: result.ptsMs,
-          width,
-          height,
-          latencyMs: Math.round(latencyMs * 10) / 10,
-          salientClusters: result.salientClusters,
-          k: result.k,
-          backend: inference.backend,
-        };
-        hub.broadcast(encodeBinary(header, png), 'mask', 2);
-      } catch (error) {
-        log.warn(`mask ${result.seq}: PNG encoding failed: ${errorMessage(error)}`);
-      }
-    });
-  });
+  const relay = new Relay(hub, inference, metrics, limits.jpegQuality);
+  source.on('frame', (frame: Frame) => relay.frame(frame));
+  inference.on('mask', (result) => relay.mask(result));
 
   // States: to the log, the metrics, and every client.
   metrics.setSourceState(source.state);
@@ -240,76 +170,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   inference.on('restart', () => metrics.workerRestarts.inc());
 
-  const health = (): Health => {
-    const now = performance.now();
-    return {
-      status: overallStatus(source.state, inference.state),
-      backend: inference.backend,
-      model: inference.model,
-      backendState: inference.state,
-      backendDetail: inference.detail,
-      source: { state: source.state, detail: sourceDetail, ...sourceInfo() },
-      framesIn: counts.framesIn,
-      masksOut: counts.masksOut,
-      fpsIn: round(fpsIn.perSecond()),
-      masksPerSecond: round(masksPerSecond.perSecond()),
-      lastMaskAgeMs: lastMaskAt === undefined ? null : Math.round(now - lastMaskAt),
-      framesNotSegmented: inference.framesSkipped,
-      workerRestarts: inference.restarts,
-      clients: hub.size,
-      settings: settings(),
-      uptimeS: Math.round((Date.now() - startedAt) / 1000),
-    };
-  };
+  const health = (): Health => ({
+    status: overallStatus(source.state, inference.state),
+    backend: inference.backend,
+    model: inference.model,
+    backendState: inference.state,
+    backendDetail: inference.detail,
+    source: { state: source.state, detail: sourceDetail, ...sourceInfo() },
+    ...relay.stats(),
+    framesNotSegmented: inference.framesSkipped,
+    workerRestarts: inference.restarts,
+    clients: hub.size,
+    settings: settings(),
+    uptimeS: Math.round((Date.now() - startedAt) / 1000),
+  });
 
-  // HTTP and the WebSocket upgrade, both behind the token (when set).
-  const tokenOk = token ? tokenMatcher(token) : () => true;
-  const hostOk = (request: http.IncomingMessage) => Boolean(token) || hostHeaderAllowed(request.headers.host, host);
+  // HTTP and the WebSocket upgrade, both behind the same gate.
   const scheme = options.tls ? 'https' : 'http';
-  const onRequest = (request: http.IncomingMessage, response: http.ServerResponse) =>
-    void handleRequest(request, response).catch((error) => {
-      log.error(`HTTP ${request.method} failed: ${errorMessage(error)}`);
-      if (!response.headersSent) reply(response, 500, 'text/plain; charset=utf-8', 'internal error\n');
-      else response.destroy();
-    });
-  const handleRequest = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
-    const url = parseUrl(request.url);
-    if (!url) return reply(response, 400, 'text/plain; charset=utf-8', 'bad request\n');
-    if (!hostOk(request)) {
-      metrics.rejected.inc({ reason: 'host' });
-      return reply(response, 403, 'text/plain; charset=utf-8', 'this service answers only to its own address\n');
-    }
-    if (!tokenOk(requestToken(request, url))) {
-      metrics.rejected.inc({ reason: 'token' });
-      response.setHeader('WWW-Authenticate', 'Bearer realm="bonestream"');
-      return reply(response, 401, 'text/plain; charset=utf-8', 'a valid token is required (Authorization: Bearer … or ?token=…)\n');
-    }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('Allow', 'GET, HEAD');
-      return reply(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-    }
-    switch (url.pathname) {
-      case '/':
-      case '/index.html':
-        return reply(response, 200, 'text/html; charset=utf-8', await clientPage());
-      case '/healthz': {
-        const body = health();
-        return reply(response, body.status === 'error' ? 503 : 200, 'application/json', JSON.stringify(body));
-      }
-      case '/metrics':
-        return reply(response, 200, metrics.registry.contentType, await metrics.registry.metrics());
-      default:
-        return reply(response, 404, 'text/plain; charset=utf-8', 'not found\n');
-    }
-  };
+  const gate = accessGate({ token, host, scheme, allowOrigins: options.allowOrigins ?? [] });
 
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
   // default): check often enough that a half-open request is dropped near headersTimeoutMs.
   const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(100, limits.headersTimeoutMs / 4) };
-  const httpServer = await createHttpServer(options.tls, serverOptions, onRequest).catch(async (error) => {
+  let httpServer: Server;
+  try {
+    httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health));
+  } catch (error) {
     await inference.stop();
     throw error;
-  });
+  }
   httpServer.maxConnections = limits.maxConnections;
   httpServer.headersTimeout = limits.headersTimeoutMs;
   httpServer.requestTimeout = limits.headersTimeoutMs * 3;
@@ -319,27 +208,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
-  httpServer.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    const url = parseUrl(request.url);
-    const refusal = (): [number, string] | undefined => {
-      if (!url || url.pathname !== '/stream') return [404, 'Not Found'];
-      if (!hostOk(request)) return [403, 'Forbidden'];
-      if (!tokenOk(requestToken(request, url))) return [401, 'Unauthorized'];
-      const own = `${scheme}://${request.headers.host ?? ''}`;
-      if (!originAllowed(request.headers.origin, own, options.allowOrigins ?? [])) return [403, 'Forbidden'];
-      if (hub.size >= limits.maxClients) return [503, 'Service Unavailable'];
-      return undefined;
-    };
-    const refused = refusal();
-    if (refused) {
-      metrics.rejected.inc({ reason: String(refused[0]) });
-      socket.end(`HTTP/1.1 ${refused[0]} ${refused[1]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      return;
-    }
-    // Everyone who got in holds the token when one is set, so everyone may send control.
-    wss.handleUpgrade(request, socket, head, (ws) => hub.add(ws, true));
-  });
+  // Everyone who gets in holds the token when one is set, so everyone may send control.
+  httpServer.on('upgrade', upgradeHandler(gate, metrics, wss, () => hub.size < limits.maxClients, (ws) => hub.add(ws, true)));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', (error: NodeJS.ErrnoException) => {
@@ -355,7 +225,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // The source starts last, when nothing else can fail. Its first frame is awaited for a
   // bounded time only: a live source may take long to deliver one (or never, when it is
   // missing or broken); the service runs meanwhile and reports the source's state.
-  // A failed start also ends in the 'error' state, which is logged and reported below.
+  // A failed start also ends in the 'error' state, which the state listener logs and reports.
   const sourceStarted = source.start().then(
     () => undefined,
     () => undefined,
@@ -378,34 +248,4 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })());
 
   return { url, port, host, health, metrics, source, inference, close };
-}
-
-async function createHttpServer(
-  tls: ServerOptions['tls'],
-  serverOptions: http.ServerOptions,
-  onRequest: http.RequestListener,
-): Promise<http.Server> {
-  if (!tls) return http.createServer(serverOptions, onRequest);
-  try {
-    return https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key }, onRequest);
-  } catch (error) {
-    throw new UserError(`the TLS certificate or key was refused: ${errorMessage(error)}`);
-  }
-}
-
-function parseUrl(raw: string | undefined): URL | undefined {
-  try {
-    return new URL(raw ?? '/', 'http://localhost');
-  } catch {
-    return undefined;
-  }
-}
-
-function reply(response: http.ServerResponse, code: number, type: string, body: string): void {
-  response.writeHead(code, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
-  response.end(response.req.method === 'HEAD' ? undefined : body);
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }

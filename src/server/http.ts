@@ -1,0 +1,112 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { WebSocketServer, WebSocket } from 'ws';
+import { log } from '../util/log.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import type { Refusal } from './auth.js';
+import { clientPage } from './client-page.js';
+import type { Health } from './health.js';
+import type { Metrics } from './metrics.js';
+
+type Gate = (request: http.IncomingMessage, url: URL, upgrade: boolean) => Refusal | undefined;
+
+const TEXT = 'text/plain; charset=utf-8';
+
+/** The HTTP routes: `/` the client, `/healthz`, `/metrics`; every request passes the gate first. */
+export function requestHandler(gate: Gate, metrics: Metrics, health: () => Health): http.RequestListener {
+  const handle = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+    const url = parseUrl(request.url);
+    if (!url) return reply(response, 400, TEXT, 'bad request\n');
+    const refused = gate(request, url, false);
+    if (refused) {
+      metrics.rejected.inc({ reason: refused.reason });
+      if (refused.status === 401) {
+        response.setHeader('WWW-Authenticate', 'Bearer realm="bonestream"');
+        return reply(response, 401, TEXT, 'a valid token is required (Authorization: Bearer … or ?token=…)\n');
+      }
+      return reply(response, 403, TEXT, 'this service answers only to its own address\n');
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      return reply(response, 405, TEXT, 'method not allowed\n');
+    }
+    switch (url.pathname) {
+      case '/':
+      case '/index.html':
+        return reply(response, 200, 'text/html; charset=utf-8', await clientPage());
+      case '/healthz': {
+        const body = health();
+        return reply(response, body.status === 'error' ? 503 : 200, 'application/json', JSON.stringify(body));
+      }
+      case '/metrics':
+        return reply(response, 200, metrics.registry.contentType, await metrics.registry.metrics());
+      default:
+        return reply(response, 404, TEXT, 'not found\n');
+    }
+  };
+  return (request, response) =>
+    void handle(request, response).catch((error) => {
+      log.error(`HTTP ${request.method} failed: ${errorMessage(error)}`);
+      if (!response.headersSent) reply(response, 500, TEXT, 'internal error\n');
+      else response.destroy();
+    });
+}
+
+/**
+ * WebSocket upgrades of `/stream`: refused with a bare HTTP status (nothing streamed) unless
+ * the gate admits them and a client slot is free.
+ */
+export function upgradeHandler(
+  gate: Gate,
+  metrics: Metrics,
+  wss: WebSocketServer,
+  room: () => boolean,
+  admit: (ws: WebSocket) => void,
+): (request: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (request, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const url = parseUrl(request.url);
+    const refusal = (): [number, string, string] | undefined => {
+      if (!url || url.pathname !== '/stream') return [404, 'Not Found', 'path'];
+      const refused = gate(request, url, true);
+      if (refused) return [refused.status, refused.status === 401 ? 'Unauthorized' : 'Forbidden', refused.reason];
+      if (!room()) return [503, 'Service Unavailable', 'clients'];
+      return undefined;
+    };
+    const refused = refusal();
+    if (refused) {
+      metrics.rejected.inc({ reason: refused[2] });
+      socket.end(`HTTP/1.1 ${refused[0]} ${refused[1]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, admit);
+  };
+}
+
+/** An HTTP or, with a certificate, HTTPS server; a certificate or key that TLS refuses is the user's to fix. */
+export function createHttpServer(
+  tls: { cert: string | Buffer; key: string | Buffer } | undefined,
+  options: http.ServerOptions,
+  onRequest: http.RequestListener,
+): http.Server {
+  if (!tls) return http.createServer(options, onRequest);
+  try {
+    return https.createServer({ ...options, cert: tls.cert, key: tls.key }, onRequest);
+  } catch (error) {
+    throw new UserError(`the TLS certificate or key was refused: ${errorMessage(error)}`);
+  }
+}
+
+function parseUrl(raw: string | undefined): URL | undefined {
+  try {
+    return new URL(raw ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+function reply(response: http.ServerResponse, code: number, type: string, body: string): void {
+  response.writeHead(code, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}
