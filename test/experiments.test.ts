@@ -50,7 +50,7 @@ function plantedScene(seed: number, extra?: { row: number; saliency: number; clu
   });
 }
 
-/** A fresh image object each time: the experiments tell images apart by identity. */
+/** A plain gray scan: only the overlays use it, the planted features carry the content. */
 const gray = (): GrayImage => ({ width: SIZE, height: SIZE, data: new Uint8Array(SIZE * SIZE).fill(90) });
 const REFERENCE_ROWS = [2, 4, 6, 8, 10, 12];
 const images: ScoredImage[] = REFERENCE_ROWS.map((t, i) => ({
@@ -111,8 +111,8 @@ test('summarize: mean and sample standard deviation', () => {
   assert.throws(() => summarize([]));
 });
 
-test('same-domain: per-image scores and each size\'s mean ± std match the planted masks', async () => {
-  const { result, examples } = await runSameDomain(images, { sizes: [2, 3, 5, 10], repeats: 4, seed: 7, segment });
+test('same-domain: per-image scores and each size\'s mean ± std match the planted masks', () => {
+  const { result, examples } = runSameDomain(images, { sizes: [2, 3, 5, 10], repeats: 4, seed: 7, segment });
   assert.equal(result.sizes.map((s) => s.size), [2, 3, 5]);
   assert.equal(result.skipped.map((s) => s.size), [10]);
   assert.match(result.skipped[0].reason, /10 .*there are 6/);
@@ -144,13 +144,13 @@ test('same-domain: per-image scores and each size\'s mean ± std match the plant
   assert.equal(examples.map((e) => e.size), [2, 3, 5]);
   assert.equal(examples[0].outcome.masks[0].data, bandMask(16, BONE_ROWS).data);
   // The same seed draws the same sets.
-  const again = (await runSameDomain(images, { sizes: [3], repeats: 4, seed: 7, segment })).result;
+  const again = (runSameDomain(images, { sizes: [3], repeats: 4, seed: 7, segment })).result;
   assert.equal(again.sizes[0].sets.map((s) => s.images), result.sizes[1].sets.map((s) => s.images));
 });
 
 test('same-domain report: the Markdown table carries the computed mean ± std; the HTML is self-contained', async () => {
   const options = { sizes: [2, 3], repeats: 3, seed: 1, segment };
-  const { result, examples } = await runSameDomain(images, options);
+  const { result, examples } = runSameDomain(images, options);
   const setup: ExperimentSetup = { backend: 'physics', model: 'planted', stride: 8, loadSize: 32, k: 2, tau: 0.2, votes: 65, seed: 0, date: 'now' };
   const doc = await sameDomainReport(result, examples, images, setup, options);
   await inTempDir('bonestream-same-', async (out) => {
@@ -176,7 +176,7 @@ test('same-domain report: the Markdown table carries the computed mean ± std; t
   });
 });
 
-test('cross-domain: a cluster salient only within domain B is lost when B is paired with A', async () => {
+test('cross-domain: a cluster salient only within domain B is lost when B is paired with A', () => {
   // Domain B has a second salient structure (patch row 0, its own cluster) that its
   // reference includes. Paired B–B, both images vote for it (2 of 2 ≥ 65 %); paired with A,
   // where that cluster is absent, it gets 1 vote of 2 and drops out of B's mask.
@@ -192,7 +192,7 @@ test('cross-domain: a cluster salient only within domain B is lost when B is pai
     truth: bTruth(t),
     features: plantedScene(20 + i, { row: 0, saliency: 0.6, cluster: 2 }),
   }));
-  const { result, example } = await runCrossDomain({ label: 'A', images: a }, { label: 'B', images: b }, { pairs: 50, seed: 3, segment: { ...segment, k: 3 } });
+  const { result, example } = runCrossDomain({ label: 'A', images: a }, { label: 'B', images: b }, { pairs: 50, seed: 3, segment: { ...segment, k: 3 } });
   assert.is(result.crossPairs.length, 6);
   assert.is(result.samePairs.A.length, 3);
   assert.is(result.samePairs.B.length, 1);
@@ -231,8 +231,8 @@ test('cross-domain: a cluster salient only within domain B is lost when B is pai
   assert.ok(bSummary.cross.dice.mean < bSummary.same!.dice.mean);
 });
 
-test('cross-domain: a domain with one image has no same-domain pair', async () => {
-  const { result } = await runCrossDomain(
+test('cross-domain: a domain with one image has no same-domain pair', () => {
+  const { result } = runCrossDomain(
     { label: 'A', images: images.slice(0, 1) },
     { label: 'B', images: images.slice(1, 3) },
     { pairs: 5, seed: 0, segment },

@@ -182,7 +182,7 @@ async function sameDomain(flags: SameDomainFlags): Promise<void> {
     const options = { sizes: flags.sizes, repeats: flags.repeats, seed: flags.seed, segment: segmentOptions(flags) };
     let run;
     try {
-      run = await runSameDomain(images, options, () => progress.increment());
+      run = runSameDomain(images, options, () => progress.increment());
     } finally {
       progress.stop();
     }
@@ -206,7 +206,7 @@ async function crossDomain(flags: CrossDomainFlags): Promise<void> {
     const options = { pairs: flags.pairs, seed: flags.seed, segment: segmentOptions(flags) };
     let run;
     try {
-      run = await runCrossDomain({ label: flags.nameA, images: a }, { label: flags.nameB, images: b }, options, () => progress.increment());
+      run = runCrossDomain({ label: flags.nameA, images: a }, { label: flags.nameB, images: b }, options, () => progress.increment());
     } finally {
       progress.stop();
     }

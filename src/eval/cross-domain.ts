@@ -77,30 +77,27 @@ export function plannedPairs(a: number, b: number, options: Pick<CrossDomainOpti
   };
 }
 
-export async function runCrossDomain(
+export function runCrossDomain(
   a: Domain,
   b: Domain,
   options: CrossDomainOptions,
   onPair: () => void = () => {},
-): Promise<{ result: CrossDomainResult; example?: PairExample }> {
+): { result: CrossDomainResult; example?: PairExample } {
   if (a.label === b.label) throw new Error(`the two domains need different labels (both are "${a.label}")`);
   const plan = plannedPairs(a.images.length, b.images.length, options);
   let example: PairExample | undefined;
-  const segmentPair = async (first: ScoredImage, second: ScoredImage): Promise<PairResult> => {
-    const outcome = await segmentAndScore([first, second], options.segment);
+  const segmentPair = (first: ScoredImage, second: ScoredImage): PairResult => {
+    const outcome = segmentAndScore([first, second], options.segment);
     example ??= { members: [first, second], outcome };
     onPair();
     return { images: [first.name, second.name], k: outcome.k, salient: outcome.salient, scores: [outcome.scores[0], outcome.scores[1]] };
   };
-  const segmentAll = async (domainA: Domain, domainB: Domain, pairs: Array<[number, number]>) => {
-    const results: PairResult[] = [];
-    for (const [i, j] of pairs) results.push(await segmentPair(domainA.images[i], domainB.images[j]));
-    return results;
-  };
-  const crossPairs = await segmentAll(a, b, plan.cross);
+  const segmentAll = (domainA: Domain, domainB: Domain, pairs: Array<[number, number]>) =>
+    pairs.map(([i, j]) => segmentPair(domainA.images[i], domainB.images[j]));
+  const crossPairs = segmentAll(a, b, plan.cross);
   const samePairs = {
-    [a.label]: await segmentAll(a, a, plan.sameA),
-    [b.label]: await segmentAll(b, b, plan.sameB),
+    [a.label]: segmentAll(a, a, plan.sameA),
+    [b.label]: segmentAll(b, b, plan.sameB),
   };
   // Scores by domain: in a cross pair the first image is from A, the second from B.
   const crossScores = {

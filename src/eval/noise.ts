@@ -74,7 +74,7 @@ export async function runNoise(
   const examples: NoiseExample[] = [];
   for (const eps of options.eps) {
     const features = eps === 0 ? clean : await extractAll(extractor, images, `features ε = ${eps}`, { eps, noiseSeed });
-    const outcome = await segmentAndScore(
+    const outcome = segmentAndScore(
       images.map((item, i) => ({ ...item, features: features[i] })),
       options.segment,
     );

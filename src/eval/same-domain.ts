@@ -59,11 +59,11 @@ export interface SetExample {
  * Sets of one size come from a generator seeded by (seed, size), so adding a size to the
  * list does not change the sets drawn for the others.
  */
-export async function runSameDomain(
+export function runSameDomain(
   images: ScoredImage[],
   options: SameDomainOptions,
   onSet: () => void = () => {},
-): Promise<{ result: SameDomainResult; examples: SetExample[] }> {
+): { result: SameDomainResult; examples: SetExample[] } {
   const result: SameDomainResult = { images: images.map((i) => i.name), sizes: [], skipped: [] };
   const examples: SetExample[] = [];
   for (const size of options.sizes) {
@@ -74,7 +74,7 @@ export async function runSameDomain(
     }
     const sets: SetResult[] = [];
     for (const indices of plannedSets(images.length, size, options)) {
-      const outcome = await segmentAndScore(indices.map((i) => images[i]), options.segment);
+      const outcome = segmentAndScore(indices.map((i) => images[i]), options.segment);
       if (sets.length === 0) examples.push({ size, indices, outcome });
       sets.push({ images: indices.map((i) => images[i].name), k: outcome.k, salient: outcome.salient, scores: outcome.scores });
       onSet();

@@ -1,6 +1,6 @@
-import { segmentImages } from '../segment/pipeline.js';
+import { segmentFeatures } from '../segment/pipeline.js';
 import type { CosegmentOptions } from '../segment/cosegment.js';
-import type { Extractor, Features, GrayImage } from '../types.js';
+import type { Features, GrayImage } from '../types.js';
 
 /** How one image's mask agrees with its reference: the paper's region metrics and the bone surface's. */
 export interface ImageScore {
@@ -35,38 +35,15 @@ export interface SetMember {
 
 /**
  * Co-segments the images of one set together and scores every mask, through the same
- * pipeline as `bonestream segment` (segmentImages). The features were extracted once for
- * all sets, so the pipeline gets an extractor that hands them back instead of running the
- * backend again.
+ * pipeline as `bonestream segment` (segmentFeatures), on features extracted once for all
+ * the sets an experiment draws.
  */
-export async function segmentAndScore(members: SetMember[], options: ScoreOptions): Promise<SetOutcome> {
-  const outcome = await segmentImages(replay(members), members, options);
+export function segmentAndScore(members: SetMember[], options: ScoreOptions): SetOutcome {
+  const outcome = segmentFeatures(members, options);
   return {
     k: outcome.cosegmentation.k,
     salient: outcome.cosegmentation.salient,
     scores: outcome.images.map((image) => ({ name: image.name, ...(image.scores as Omit<ImageScore, 'name'>) })),
     masks: outcome.images.map((image) => image.mask),
-  };
-}
-
-/** An extractor that answers each member's image with its cached features. */
-function replay(members: SetMember[]): Extractor {
-  const cached = new Map<GrayImage, Features>();
-  for (const m of members) {
-    if (cached.has(m.image)) throw new Error(`${m.name}: the same image object appears twice in one set`);
-    cached.set(m.image, m.features);
-  }
-  const first = members[0]?.features.geometry;
-  return {
-    backend: 'physics',
-    model: 'cached features',
-    stride: first?.stride ?? 0,
-    loadSize: Math.min(first?.resized.width ?? 0, first?.resized.height ?? 0),
-    async extract(image) {
-      const features = cached.get(image);
-      if (!features) throw new Error('features requested for an image outside the set');
-      return features;
-    },
-    async dispose() {},
   };
 }
