@@ -36,6 +36,12 @@ export interface FrameSourceOptions {
   backoffMs?: { initial: number; max: number };
   /** The stream behind `-` (default: process.stdin). */
   stdin?: NodeJS.ReadableStream;
+  /**
+   * Devices and stream URLs: when the first open fails, retry with back-off (state
+   * 'restarting') instead of ending in 'error', as a service waiting for its device or stream
+   * to come up must; start() then settles with the first frame, or rejects on stop().
+   */
+  retryFirstOpen?: boolean;
 }
 
 const DEFAULT_STALL_MS = 5000;
@@ -62,6 +68,7 @@ export class FrameSource extends EventEmitter {
   private readonly openTimeoutMs: number;
   private readonly backoff: { initial: number; max: number };
   private readonly stdin?: NodeJS.ReadableStream;
+  private readonly retryFirstOpen: boolean;
   private readonly name: string;
 
   private currentState: SourceState = 'starting';
@@ -95,6 +102,7 @@ export class FrameSource extends EventEmitter {
     }
     this.delayMs = this.backoff.initial;
     this.stdin = options.stdin;
+    this.retryFirstOpen = options.retryFirstOpen ?? false;
   }
 
   get state(): SourceState {
@@ -219,6 +227,10 @@ export class FrameSource extends EventEmitter {
     if (this.stopping) return;
     const reason = this.stallReason ?? exit.message ?? exit.reason;
     if (this.starting) {
+      if (this.retryFirstOpen && !exit.message && (this.spec.kind === 'url' || this.spec.kind === 'device')) {
+        this.scheduleRestart(reason ?? 'it delivered no frame');
+        return;
+      }
       const error = openFailure(this.spec, exit, reason);
       this.failStart(error);
       this.finish('error', error.message);

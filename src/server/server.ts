@@ -102,7 +102,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     backoffMs: limits.workerBackoffMs,
   });
-  const source = new FrameSource(options.source, options.sourceOptions);
+  // A service waits for its device or stream to come up rather than giving up on the first try.
+  const source = new FrameSource(options.source, { retryFirstOpen: true, ...options.sourceOptions });
   const backend = await inference.start();
   log.info(`backend: ${backend.backend}${backend.backend === 'physics' ? ' (embedded physics model, not the ViT)' : ` (${backend.model})`}`);
 
