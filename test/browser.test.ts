@@ -30,6 +30,8 @@ test('the client in headless Chromium draws the video with the mask overlay and 
     const page = await browser.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(String(error)));
+    // Console errors include Content-Security-Policy violations and failed requests.
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
     await page.goto(`${server.url}?token=browser-test-token`);
     await page.waitForFunction(() => Number(document.getElementById('masks-per-s')?.textContent) > 0, { timeout: 20_000 });
     // Default overlay colour #00ff66: green where the mask is.

@@ -23,6 +23,7 @@ test('HTTP: the client page, 404 for unknown paths, 405 for other methods', asyn
     assert.match(page.body, /<canvas id="view"/);
     assert.match(page.body, /<script type="module">/);
     assert.not.match(page.body, /<!-- client script -->/, 'the bundle is inlined');
+    assert.match(String(page.headers['content-security-policy']), /script-src 'sha256-[A-Za-z0-9+/=]+'.*connect-src 'self'.*frame-ancestors 'none'/);
     assert.is((await get(`${server.url}nope`)).status, 404);
     const post = await fetch(`${server.url}healthz`, { method: 'POST' });
     assert.is(post.status, 405);

@@ -33,8 +33,11 @@ export function requestHandler(gate: Gate, metrics: Metrics, health: () => Healt
     }
     switch (url.pathname) {
       case '/':
-      case '/index.html':
-        return reply(response, 200, 'text/html; charset=utf-8', await clientPage());
+      case '/index.html': {
+        const page = await clientPage();
+        response.setHeader('Content-Security-Policy', page.csp);
+        return reply(response, 200, 'text/html; charset=utf-8', page.html);
+      }
       case '/healthz': {
         const body = health();
         return reply(response, body.status === 'error' ? 503 : 200, 'application/json', JSON.stringify(body));
