@@ -65,7 +65,7 @@ export function upgradeHandler(
   metrics: Metrics,
   wss: WebSocketServer,
   room: () => boolean,
-  admit: (ws: WebSocket) => void,
+  admit: (ws: WebSocket, request: http.IncomingMessage) => void,
 ): (request: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (request, socket, head) => {
     socket.on('error', () => socket.destroy());

@@ -1,4 +1,5 @@
 import type { WebSocket, RawData } from 'ws';
+import { log } from '../util/log.js';
 import type { Metrics } from './metrics.js';
 import { parseControl, type ControlMessage } from './control.js';
 import type { HelloMessage, StatusMessage, TextMessage } from './protocol.js';
@@ -49,16 +50,19 @@ export class Hub {
     return this.clients.size;
   }
 
-  add(ws: WebSocket, canControl: boolean): void {
+  /** `peer` (the remote address) is logged on connect and close, for the audit trail. */
+  add(ws: WebSocket, canControl: boolean, peer = 'unknown'): void {
     const client: Client = { canControl, alive: true, controlWindowStart: 0, controlCount: 0 };
     this.clients.set(ws, client);
     this.metrics.clients.set(this.clients.size);
+    log.info(`client connected from ${peer} (${this.clients.size} connected)`);
     ws.on('pong', () => (client.alive = true));
     ws.on('message', (data, isBinary) => this.onMessage(ws, client, data, isBinary));
     ws.on('error', () => ws.terminate());
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       this.clients.delete(ws);
       this.metrics.clients.set(this.clients.size);
+      log.info(`client from ${peer} disconnected (code ${code}; ${this.clients.size} connected)`);
     });
     this.sendText(ws, this.hooks.hello(canControl));
   }

@@ -210,7 +210,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
   // Everyone who gets in holds the token when one is set, so everyone may send control.
-  httpServer.on('upgrade', upgradeHandler(gate, metrics, wss, () => hub.size < limits.maxClients, (ws) => hub.add(ws, true)));
+  httpServer.on('upgrade', upgradeHandler(gate, metrics, wss, () => hub.size < limits.maxClients, (ws, request) => hub.add(ws, true, request.socket.remoteAddress)));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', (error: NodeJS.ErrnoException) => {
