@@ -1,16 +1,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
-import { rmSync, writeFileSync } from 'node:fs';
+import { parseSource } from '../src/ingest/source.js';
+import { startServer } from '../src/server/server.js';
+import { createReadStream, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AckMessage, ErrorMessage, HelloMessage, MaskHeader, StatusMessage } from '../src/server/protocol.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
-import { tempDir } from './helpers/videos.js';
+import { tempDir, pidAlive } from './helpers/videos.js';
 import { startPhantomServer, record, get, wsUrl } from './helpers/service.js';
-import { REPO_ROOT } from './helpers/env.js';
+import { runBonestream, servedUrl, childPids, processName, PHYSICS } from './helpers/live.js';
 
 const masksOf = (client: ReturnType<typeof record>) => client.received.binary.filter((m) => m.header.type === 'mask').length;
 const framesOf = (client: ReturnType<typeof record>) => client.received.binary.filter((m) => m.header.type === 'frame').length;
@@ -207,50 +208,49 @@ test('the DINO backend runs in the worker too (tiny seeded ViT weights): hello a
 });
 
 test('SIGTERM: clients get a close frame, ffmpeg and the worker stop, exit 0 within 2 s', async () => {
-  const child = spawn(process.execPath, ['bin/bonestream.js', 'serve', '--source', DEFAULT_VIDEO, '--loop', '--realtime', '--backend', 'physics', '--port', '0'], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BONESTREAM_LOG: 'warn' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const run = runBonestream(['serve', '--source', DEFAULT_VIDEO, '--loop', '--realtime', '--backend', 'physics', '--port', '0'], { BONESTREAM_LOG: 'warn' });
   try {
-    const deadline = Date.now() + 20_000;
-    while (!/open (http\S+)/.test(stdout) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
-    const url = /open (http\S+)/.exec(stdout)?.[1];
-    assert.ok(url, `the URL is printed (stdout: ${stdout}; stderr: ${stderr})`);
-    const client = record(`${url!.replace(/^http/, 'ws')}stream`);
+    const url = await servedUrl(run, 20_000);
+    const client = record(`${url.replace(/^http/, 'ws')}stream`);
     await client.until(() => framesOf(client) > 0, 10_000, 'a frame');
-    const ffmpeg = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)]).toString().trim().split(/\s+/).map(Number);
-    assert.ok(ffmpeg.length > 0, 'ffmpeg runs as a child');
+    const ffmpeg = childPids(run.child.pid!).filter((pid) => processName(pid) === 'ffmpeg');
+    assert.is(ffmpeg.length, 1, 'ffmpeg runs as a child');
     const closed = once(client.ws, 'close');
-    const exited = once(child, 'exit');
     const signalled = performance.now();
-    child.kill('SIGTERM');
-    const [[code], [exitCode]] = await Promise.all([closed, exited]);
+    run.child.kill('SIGTERM');
+    const [[code], exit] = await Promise.all([closed, run.exited]);
     const took = performance.now() - signalled;
     assert.is(code, 1001, 'close frame: going away');
-    assert.is(exitCode, 0, stderr);
+    assert.equal(exit, { code: 0, signal: null }, run.stderr());
     assert.ok(took < 2000, `exited in ${took.toFixed(0)} ms`);
-    for (const pid of ffmpeg) assert.throws(() => process.kill(pid, 0), undefined, `ffmpeg ${pid} is gone`);
+    assert.not.ok(pidAlive(ffmpeg[0]), 'ffmpeg is gone');
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (run.child.exitCode === null) run.child.kill('SIGKILL');
+  }
+});
+
+test('a video piped into stdin (--source -) is served', async () => {
+  const server = await startServer({
+    source: parseSource('-', { realtime: true }),
+    sourceOptions: { stdin: createReadStream(DEFAULT_VIDEO) },
+    backend: PHYSICS,
+    port: 0,
+  });
+  const client = record(wsUrl(server));
+  try {
+    await client.until(() => masksOf(client) >= 3 && framesOf(client) >= 5, 15_000, 'frames and masks from stdin');
+    assert.equal((client.received.text[0] as HelloMessage).source.width, 256);
+  } finally {
+    await client.close();
+    await server.close();
   }
 });
 
 test('serve refuses to bind beyond loopback without a token, with exit code 1 and the reason', async () => {
-  const child = spawn(process.execPath, ['bin/bonestream.js', 'serve', '--default', '--host', '0.0.0.0', '--backend', 'physics'], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BONESTREAM_TOKEN: '' },
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const [code] = await once(child, 'exit');
-  assert.is(code, 1);
-  assert.match(stderr, /--host 0\.0\.0\.0.*--token/);
+  const run = runBonestream(['serve', '--default', '--host', '0.0.0.0', '--backend', 'physics'], { BONESTREAM_TOKEN: '' });
+  const exit = await run.exited;
+  assert.is(exit.code, 1);
+  assert.match(run.stderr(), /--host 0\.0\.0\.0.*--token/);
 });
 
 test.run();

@@ -5,7 +5,7 @@ import { parseSource } from '../../src/ingest/source.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
 import { DEFAULT_VIDEO } from '../../src/commands/serve.js';
 import { decodeBinary, type BinaryHeader, type TextMessage } from '../../src/server/protocol.js';
-import { DEFAULTS } from '../../src/config.js';
+import { PHYSICS } from './live.js';
 
 // The service logs every state change; tests show warnings and errors only.
 process.env.BONESTREAM_LOG ??= 'warn';
@@ -14,7 +14,7 @@ process.env.BONESTREAM_LOG ??= 'warn';
 export function startPhantomServer(overrides: Partial<ServerOptions> = {}, source = { loop: true, realtime: true }): Promise<RunningServer> {
   return startServer({
     source: parseSource(DEFAULT_VIDEO, source),
-    backend: { backend: 'physics', model: DEFAULTS.model, stride: DEFAULTS.stride, loadSize: DEFAULTS.loadSize, layer: DEFAULTS.layer, facet: DEFAULTS.facet },
+    backend: PHYSICS,
     port: 0,
     ...overrides,
   });
