@@ -7,13 +7,11 @@
  * The server runs as a child process, so its RSS (main thread, inference worker, buffers) is
  * measured alone; clients count messages from their headers and keep no payloads.
  */
-import WebSocket from 'ws';
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
-import { decodeBinary } from '../src/server/protocol.js';
 import { createProgress } from '../src/util/progress.js';
 import { UserError } from '../src/util/errors.js';
 import { get } from '../test/helpers/service.js';
-import { rssOf, runBonestream, servedUrl, sleep } from '../test/helpers/live.js';
+import { countingClient, rssOf, runBonestream, servedUrl, sleep, type CountingClient } from '../test/helpers/live.js';
 
 const CLIENTS = 50;
 const DEFAULT_SECONDS = 180;
@@ -23,25 +21,19 @@ const WARMUP_S = 15;
 /** RSS "levels off" when it grows less than this over the last half of the run. */
 const LEVEL_OFF_MIB = 16;
 
-interface Counter {
-  frames: number;
-  masks: number;
-  closed: boolean;
-}
-
 export async function benchSoak(): Promise<Record<string, unknown>> {
   const seconds = soakSeconds();
   const run = runBonestream(['serve', '--source', DEFAULT_VIDEO, '--loop', '--realtime', '--backend', 'physics', '--port', '0'], { BONESTREAM_LOG: 'warn' });
   const pid = run.child.pid!;
-  const clients: Array<{ ws: WebSocket; count: Counter }> = [];
+  const clients: CountingClient[] = [];
   const progress = createProgress('soak', seconds, 'soak [{bar}] {value}/{total} s  RSS {rss} MiB', { rss: '…' });
   try {
     const url = await servedUrl(run, 60_000);
-    for (let i = 0; i < CLIENTS; i++) clients.push(connectCounter(`${url.replace(/^http/, 'ws')}stream`));
+    for (let i = 0; i < CLIENTS; i++) clients.push(countingClient(`${url.replace(/^http/, 'ws')}stream`));
     await sleep(WARMUP_S * 1000);
 
     const started = performance.now();
-    const counted = clients.map((client) => ({ ...client.count }));
+    const counted = clients.map((client) => ({ frames: client.frames, masks: client.maskTimes.length }));
     const samples: Array<[number, number]> = [];
     for (;;) {
       const t = (performance.now() - started) / 1000;
@@ -54,8 +46,8 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
     const health = JSON.parse((await get(`${url}healthz`)).body) as { masksPerSecond: number; fpsIn: number; workerRestarts: number; framesNotSegmented: number; clients: number };
     const metrics = (await get(`${url}metrics`)).body;
 
-    const maskRates = clients.map((client, i) => (client.count.masks - counted[i].masks) / elapsed);
-    const frameRates = clients.map((client, i) => (client.count.frames - counted[i].frames) / elapsed);
+    const maskRates = clients.map((client, i) => (client.maskTimes.length - counted[i].masks) / elapsed);
+    const frameRates = clients.map((client, i) => (client.frames - counted[i].frames) / elapsed);
     const rss = samples.map(([, mib]) => mib);
     const half = samples.filter(([t]) => t >= seconds / 2);
     const lastHalfGrowth = half.at(-1)![1] - half[0][1];
@@ -81,7 +73,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
       messagesDroppedForSlowClients: sumMetric(metrics, 'bonestream_client_messages_dropped_total'),
       workerRestarts: health.workerRestarts,
       clientsConnectedAtEnd: health.clients,
-      clientsClosedEarly: clients.filter((client) => client.count.closed).length,
+      clientsClosedEarly: clients.filter((client) => client.closed).length,
     };
   } finally {
     progress.stop();
@@ -97,21 +89,6 @@ function soakSeconds(): number {
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds < 10) throw new UserError(`BONESTREAM_SOAK_SECONDS must be a number of seconds ≥ 10 (got ${raw})`);
   return seconds;
-}
-
-/** A client that counts frames and masks by their headers and keeps nothing else. */
-function connectCounter(url: string): { ws: WebSocket; count: Counter } {
-  const count: Counter = { frames: 0, masks: 0, closed: false };
-  const ws = new WebSocket(url);
-  ws.on('message', (data: Buffer, isBinary) => {
-    if (!isBinary) return;
-    const { header } = decodeBinary(data);
-    if (header.type === 'mask') count.masks++;
-    else count.frames++;
-  });
-  ws.on('close', () => (count.closed = true));
-  ws.on('error', () => undefined);
-  return { ws, count };
 }
 
 /** Least-squares slope of [seconds, MiB] samples, in MiB per minute. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import WebSocket from 'ws';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -6,6 +7,7 @@ import { resolve } from 'node:path';
 import { parseSource, type SourceArgOptions } from '../../src/ingest/spec.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
 import { DEFAULTS } from '../../src/config.js';
+import { decodeBinary } from '../../src/server/protocol.js';
 import { REPO_ROOT } from './env.js';
 
 /**
@@ -134,4 +136,25 @@ export function serverEndOf(client: Socket): Socket | undefined {
   return handles.find(
     (handle): handle is Socket => handle instanceof Socket && handle !== client && handle.remotePort === client.localPort && handle.localPort === client.remotePort,
   );
+}
+
+/** A client that counts frames and notes when masks arrive, keeping no payloads (its memory stays flat). */
+export interface CountingClient {
+  ws: WebSocket;
+  frames: number;
+  /** performance.now() of each mask. */
+  maskTimes: number[];
+  closed: boolean;
+}
+
+export function countingClient(url: string): CountingClient {
+  const client: CountingClient = { ws: new WebSocket(url), frames: 0, maskTimes: [], closed: false };
+  client.ws.on('message', (data: Buffer, isBinary) => {
+    if (!isBinary) return;
+    if (decodeBinary(data).header.type === 'mask') client.maskTimes.push(performance.now());
+    else client.frames++;
+  });
+  client.ws.on('close', () => (client.closed = true));
+  client.ws.on('error', () => undefined);
+  return client;
 }
