@@ -315,4 +315,23 @@ test('SIGINT on `bonestream serve`: clients get a close frame, ffmpeg stops, exi
   }
 });
 
+test('SIGTERM while the service still waits for its stream to come up: exit 0 within 2 s, no ffmpeg left behind', async () => {
+  const port = await freePort();
+  const run = runBonestream(['serve', '--source', `udp://127.0.0.1:${port}`, '--backend', 'physics', '--port', '0'], { BONESTREAM_LOG: 'info' });
+  try {
+    let ffmpeg: number[] = [];
+    await waitFor('the source\'s ffmpeg', () => (ffmpeg = childPids(run.child.pid!).filter((pid) => processName(pid) === 'ffmpeg')).length > 0, 30_000);
+    assert.not.match(run.stdout(), /open http/, 'still starting');
+    const sentAt = Date.now();
+    run.child.kill('SIGTERM');
+    const exit = await run.exited;
+    assert.equal(exit, { code: 0, signal: null }, run.stderr());
+    assert.ok(Date.now() - sentAt < 2000, `exited ${Date.now() - sentAt} ms after SIGTERM`);
+    assert.match(run.stderr(), /SIGTERM during start-up/);
+    await waitFor(`ffmpeg ${ffmpeg[0]} to end with its parent`, () => !pidAlive(ffmpeg[0]), 1000);
+  } finally {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+  }
+});
+
 test.run();

@@ -79,6 +79,14 @@ async function serve(options: ServeOptions): Promise<void> {
 
   if (options.default && options.backend === 'auto') await fetchWeightsIfMissing(options.model);
 
+  // A signal while the service starts (the source may take seconds to open) ends it at once; the
+  // decoder's exit hook stops ffmpeg. Once the server runs, untilSignal shuts it down in order.
+  const early = (signal: NodeJS.Signals) => {
+    log.info(`${signal} during start-up: exiting`);
+    process.exit(0);
+  };
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
   const server = await startServer({
     source,
     backend: backendRequest(options),
@@ -90,6 +98,9 @@ async function serve(options: ServeOptions): Promise<void> {
     token,
     tls: await readTls(options.tlsCert, options.tlsKey),
     allowOrigins: options.allowOrigin,
+  }).finally(() => {
+    process.off('SIGINT', early);
+    process.off('SIGTERM', early);
   });
   process.stdout.write(`bonestream: open ${server.url}${token ? '?token=<your token>' : ''}\n`);
   if (!isLoopback(options.host)) log.warn(`listening on ${options.host}: reachable from other machines, token required`);

@@ -94,9 +94,12 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
     child?.kill('SIGKILL');
   };
 
+  // No ffmpeg outlives this process, however it ends (process.exit on a signal during start-up, a shutdown deadline).
+  const killOnExit = (): void => void child?.kill('SIGKILL');
   command.on('start', () => {
     child = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
     if (killRequested) child?.kill('SIGKILL');
+    process.on('exit', killOnExit);
   });
   command.on('stderr', (line: string) => {
     stderrTail.push(line);
@@ -129,6 +132,7 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
 
   const exited = new Promise<DecoderExit>((resolve) => {
     const finish = (error?: Error | null): void => {
+      process.off('exit', killOnExit);
       const signal = child?.signalCode ?? (killRequested ? 'SIGKILL' : undefined);
       const ok = !error && !signal;
       const reason = ok
