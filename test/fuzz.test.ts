@@ -129,7 +129,7 @@ async function fuzzWebSocket(server: RunningServer, random: Random, count: numbe
   return tally;
 }
 
-type HttpProbe = { request: Buffer; halfOpen?: boolean };
+type HttpProbe = { request: Buffer; halfOpen?: boolean; hugeHeaders?: boolean };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT', 'FOO', 'get', 'G\u0000T'];
 const PATHS = ['/', '/healthz', '/metrics', '/stream', '/index.html', '/../../etc/passwd', '//', '/%', '/%00', '/%zz', '/?token=a&token=b', '/healthz?' + 'a='.repeat(500), '*'];
@@ -140,8 +140,9 @@ function httpProbe(random: Random): HttpProbe {
   const path = random() < 0.5 ? pick(random, PATHS) : `/${text(random, int(random, 0, 60), 'abc/%.?#&=;é\u0001 ')}`;
   const line = (method: string) => `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`;
   if (roll < 0.3) return { request: Buffer.from(`${line(pick(random, METHODS))}\r\n`) };
-  if (roll < 0.4) return { request: Buffer.from(`${line('GET')}X-Big: ${'a'.repeat(int(random, 17_000, 40_000))}\r\n\r\n`) };
-  if (roll < 0.45) return { request: Buffer.from(`${line('GET')}${'X-Many: 1\r\n'.repeat(2500)}\r\n`) };
+  const valid = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n`;
+  if (roll < 0.4) return { request: Buffer.from(`${valid}X-Big: ${'a'.repeat(int(random, 17_000, 40_000))}\r\n\r\n`), hugeHeaders: true };
+  if (roll < 0.45) return { request: Buffer.from(`${valid}${'X-Many: 1\r\n'.repeat(2500)}\r\n`), hugeHeaders: true };
   if (roll < 0.55) return { request: Buffer.concat([bytes(random, int(random, 1, 400)), Buffer.from('\r\n\r\n')]) };
   if (roll < 0.62) return { request: Buffer.from(`${line('POST')}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`) };
   if (roll < 0.7) return { request: Buffer.from(`${line('GET')}Bad Header: x\r\nX-Ctl: \u0007\r\n\r\n`) };
@@ -150,7 +151,7 @@ function httpProbe(random: Random): HttpProbe {
   }
   if (roll < 0.85) return { request: Buffer.from(`GET ${path} HTTP/1.0\r\n\r\n`) };
   // Half-open: a partial request, then silence; the server must hang up on its own.
-  const partial = pick(random, [`GET /healthz HTTP/1.1\r\nHost: x\r\n`, 'GET /', `${line('POST')}Content-Length: 1000\r\n\r\nabc`]);
+  const partial = pick(random, [`GET /healthz HTTP/1.1\r\nHost: x\r\n`, 'GET /', 'POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nabc']);
   return { request: Buffer.from(partial), halfOpen: true };
 }
 
@@ -179,6 +180,8 @@ function sendHttp(port: number, probe: HttpProbe): Promise<{ status: number; clo
 async function fuzzHttp(server: RunningServer, random: Random) {
   const probes = Array.from({ length: HTTP_REQUESTS }, () => httpProbe(random));
   const statuses: Record<number, number> = {};
+  const halfOpenStatuses = new Set<number>();
+  const hugeHeaderStatuses = new Set<number>();
   let halfOpenSlowest = 0;
   let next = 0;
   const worker = async () => {
@@ -186,11 +189,15 @@ async function fuzzHttp(server: RunningServer, random: Random) {
       const probe = probes[next++];
       const { status, closedAfterMs } = await sendHttp(server.port, probe);
       statuses[status] = (statuses[status] ?? 0) + 1;
-      if (probe.halfOpen) halfOpenSlowest = Math.max(halfOpenSlowest, closedAfterMs);
+      if (probe.halfOpen) {
+        halfOpenSlowest = Math.max(halfOpenSlowest, closedAfterMs);
+        halfOpenStatuses.add(status);
+      }
+      if (probe.hugeHeaders) hugeHeaderStatuses.add(status);
     }
   };
   await Promise.all(Array.from({ length: HTTP_CONCURRENCY }, worker));
-  return { statuses, halfOpenSlowest, halfOpen: probes.filter((p) => p.halfOpen).length };
+  return { statuses, halfOpenSlowest, halfOpenStatuses, hugeHeaderStatuses, halfOpen: probes.filter((p) => p.halfOpen).length };
 }
 
 test('thousands of malformed WebSocket messages and HTTP requests: each answered or closed, a good client served throughout', async () => {
@@ -232,6 +239,9 @@ test('thousands of malformed WebSocket messages and HTTP requests: each answered
     assert.ok((http.statuses[400] ?? 0) > 0 && (http.statuses[405] ?? 0) > 0 && (http.statuses[404] ?? 0) > 0, JSON.stringify(http.statuses));
     assert.ok(http.halfOpen > 0);
     assert.ok(http.halfOpenSlowest < 3 * LIMITS.headersTimeoutMs + 1500, `half-open requests dropped within ${http.halfOpenSlowest} ms`);
+    assert.equal([...http.hugeHeaderStatuses], [431], 'oversized headers: 431');
+    assert.ok([...http.halfOpenStatuses].every((status) => [408, 405, 0].includes(status)), `half-open: 408 (or 405 for a body never sent): ${[...http.halfOpenStatuses]}`);
+    assert.ok(http.halfOpenStatuses.has(408));
     assert.ok(halfOpenClosed, 'a half-open WebSocket is dropped');
 
     // The good client: served all along, at a rate close to the one before the fuzz.
