@@ -125,6 +125,11 @@ async function onBinary(data: Uint8Array): Promise<void> {
   } else {
     masksIn.mark();
     const bitmap = await createImageBitmap(new Blob([payload as BlobPart], { type: 'image/png' }));
+    // Decoding is asynchronous: a mask that finished after a newer one is dropped.
+    if (mask && header.seq < mask.header.seq) {
+      bitmap.close();
+      return;
+    }
     overlay.width = header.width;
     overlay.height = header.height;
     overlayContext.drawImage(bitmap, 0, 0);
