@@ -264,4 +264,39 @@ test('thousands of malformed WebSocket messages and HTTP requests: each answered
   }
 });
 
+test('valid but extreme control messages at the rate limit from two clients: each acknowledged, the worker never fails, masks continue', async () => {
+  const server = await startPhantomServer({ limits: { maxControlPerSecond: 20 } });
+  const clients = [record(wsUrl(server)), record(wsUrl(server))];
+  const random = seededRandom(SEED + 1);
+  const masks = (client: Recorder) => client.received.binary.filter((m) => m.header.type === 'mask').length;
+  try {
+    await Promise.all(clients.map((client) => client.until((r) => r.binary.some((m) => m.header.type === 'mask'), 20_000, 'a first mask')));
+    const masksBefore = masks(clients[0]);
+    const sent: string[] = [];
+    // 16 per second per client, just under the limit, for 4 s: extremes of every range, resets between.
+    for (let tick = 0; tick < 64; tick++) {
+      for (const client of clients) {
+        const message = random() < 0.15
+          ? { type: 'reset' }
+          : { type: 'control', tau: pick(random, [0, 1, random()]), votes: pick(random, [0, 100, random() * 100]), window: pick(random, [1, 100, int(random, 1, 100)]) };
+        client.ws.send(JSON.stringify(message));
+        sent.push(message.type);
+      }
+      await sleep(1000 / 16);
+    }
+    const answers = (client: Recorder) => client.received.text.filter((m) => m.type === 'ack' || m.type === 'error');
+    await Promise.all(clients.map((client) => client.until(() => answers(client).length >= 64, 10_000, '64 replies')));
+    const replies = clients.flatMap(answers);
+    assert.is(replies.length, sent.length);
+    assert.ok(replies.filter((m) => m.type === 'ack').length >= 0.9 * sent.length, `acknowledged: ${replies.filter((m) => m.type === 'ack').length} of ${sent.length}`);
+    await clients[0].until(() => masks(clients[0]) >= masksBefore + 20, 15_000, 'masks throughout');
+    const health = JSON.parse((await get(`${server.url}healthz`)).body) as Health;
+    assert.is(health.workerRestarts, 0);
+    assert.is(health.backendState, 'running');
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+    await server.close();
+  }
+});
+
 test.run();
