@@ -11,7 +11,7 @@ import { DEFAULT_VIDEO } from '../src/commands/serve.js';
 import { record, get, startPhantomServer, wsUrl, type Received } from './helpers/service.js';
 import { freePort, pidAlive, startFfmpeg, stopProcess, tempDir, waitFor } from './helpers/videos.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
-import { childPids, processName, runBonestream, servedUrl, serveOn, sleep } from './helpers/live.js';
+import { childPids, isRunning, processName, runBonestream, servedUrl, serveOn, sleep } from './helpers/live.js';
 
 /**
  * Faults the live service must survive (issue 7): its ffmpeg killed, a stalled source, inputs
@@ -330,7 +330,7 @@ test('SIGTERM while the service still waits for its stream to come up: exit 0 wi
     assert.equal(exit, { code: 0, signal: null }, run.stderr());
     assert.ok(Date.now() - sentAt < 2000, `exited ${Date.now() - sentAt} ms after SIGTERM`);
     assert.match(run.stderr(), /SIGTERM during start-up/);
-    await waitFor(`ffmpeg ${ffmpeg[0]} to end with its parent`, () => !pidAlive(ffmpeg[0]), 1000);
+    await waitFor(`ffmpeg ${ffmpeg[0]} to end with its parent`, () => !isRunning(ffmpeg[0]), 1000);
   } finally {
     if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
   }

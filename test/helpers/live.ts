@@ -59,6 +59,19 @@ export function processName(pid: number): string | undefined {
   }
 }
 
+/**
+ * True while a pid runs. A killed orphan stays a zombie until init reaps it, which some
+ * containers' init never does: a zombie runs no more, so it counts as ended here.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** Resident set size of a pid in bytes (/proc/<pid>/statm, second field, in pages of 4 KiB). */
 export function rssOf(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
