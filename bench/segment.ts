@@ -7,7 +7,7 @@
 import type { Features } from '../src/types.js';
 import { RollingBank } from '../src/segment/bank.js';
 import { cosegment } from '../src/segment/cosegment.js';
-import { seededRandom } from '../src/segment/random.js';
+import { seededRandom } from '../src/util/random.js';
 import { DEFAULTS } from '../src/config.js';
 import { loadavg } from 'node:os';
 

@@ -13,7 +13,7 @@ import { GraphBuilder } from '../src/vit/onnx-builder.js';
 import { patchGrid, type GraphRequest } from '../src/vit/graph.js';
 import { vitSession, vitWeights, releaseSessions, sessionOptions } from '../src/vit/session.js';
 import type { VitConfig } from '../src/vit/weights.js';
-import { seededRandom } from '../src/segment/random.js';
+import { seededRandom } from '../src/util/random.js';
 
 const VIT_S8 = { dim: 384, depth: 12, heads: 6, mlpDim: 1536, patchSize: 8, posGrid: 28, seed: 1 };
 const CASES = [

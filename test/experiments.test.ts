@@ -7,7 +7,7 @@ import { makeTinyVit } from './helpers/tiny-vit.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plant } from './helpers/planted.js';
-import { seededRandom } from '../src/segment/random.js';
+import { seededRandom } from '../src/util/random.js';
 import { binomial, drawPairs, drawSets } from '../src/eval/sampling.js';
 import { summarize } from '../src/eval/stats.js';
 import { runSameDomain, sameDomainReport, type ScoredImage } from '../src/eval/same-domain.js';

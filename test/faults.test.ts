@@ -6,7 +6,7 @@ import type { RunningServer } from '../src/server/server.js';
 import type { StatusMessage, HelloMessage } from '../src/server/protocol.js';
 import type { Health } from '../src/server/health.js';
 import { encodeSafetensors, parseSafetensors, type TensorToWrite } from '../src/vit/safetensors.js';
-import { seededRandom } from '../src/segment/random.js';
+import { seededRandom } from '../src/util/random.js';
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
 import { record, get, startPhantomServer, wsUrl, type Received } from './helpers/service.js';
 import { freePort, pidAlive, startFfmpeg, stopProcess, tempDir, waitFor } from './helpers/videos.js';

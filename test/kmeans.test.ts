@@ -6,7 +6,7 @@ import { subsample, normalizeRows, type Points } from '../src/segment/points.js'
 import { KMeansPlusPlus } from '../src/segment/seeding.js';
 import { clusterPoints } from '../src/segment/elbow.js';
 import { matchIdentities } from '../src/segment/identities.js';
-import { seededRandom } from '../src/segment/random.js';
+import { seededRandom } from '../src/util/random.js';
 
 /** n points around `centres` unit axes in dim dimensions, point i in cluster i % centres. */
 function blobs(n: number, centres: number, dim: number, spread: number, seed = 7): Points {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { seededRandom } from '../src/segment/random.js';
+import { seededRandom } from '../src/util/random.js';
 import type { RunningServer } from '../src/server/server.js';
 import { get, record, wsUrl, type Recorder } from './helpers/service.js';
 import { makeVideo, tempDir, waitFor } from './helpers/videos.js';

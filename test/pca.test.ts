@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pcaRgb } from '../src/eval/pca.js';
-import { seededRandom } from '../src/segment/random.js';
+import { seededRandom } from '../src/util/random.js';
 
 /** Patches in `groups` groups, each along its own planted direction (plus seeded noise). */
 function planted(patches: number, dim: number, noise: number, groups: number): { features: Float32Array; group: number[] } {

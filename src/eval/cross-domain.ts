@@ -1,5 +1,5 @@
 import { drawPairs, drawSets } from './sampling.js';
-import { seededRandom } from '../segment/random.js';
+import { seededRandom } from '../util/random.js';
 import { segmentAndScore, type ImageScore, type ScoreOptions, type SetOutcome } from './score.js';
 import type { ScoredImage } from './same-domain.js';
 import { summarize, formatSummary, type Summary } from './stats.js';

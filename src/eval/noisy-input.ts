@@ -1,6 +1,6 @@
 import { preprocess, IMAGENET_MEAN, IMAGENET_STD } from '../vit/preprocess.js';
 import { resizeToLoadSize } from '../physics/resize.js';
-import { gaussianArray } from '../physics/random.js';
+import { gaussianArray } from '../util/random.js';
 import type { BackendName, ExtractOptions, GrayImage } from '../types.js';
 
 /**

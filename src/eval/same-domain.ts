@@ -1,5 +1,5 @@
 import { drawSets } from './sampling.js';
-import { seededRandom } from '../segment/random.js';
+import { seededRandom } from '../util/random.js';
 import { segmentAndScore, type ImageScore, type ScoreOptions, type SetMember, type SetOutcome } from './score.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreLineChart } from './charts.js';

@@ -1,6 +1,6 @@
 /** Seeded sampling of image sets for the experiments, so every run can be repeated exactly. */
 
-import type { Random } from '../segment/random.js';
+import type { Random } from '../util/random.js';
 
 /** Number of k-subsets of n items (a float; Infinity when huge). */
 export function binomial(n: number, k: number): number {

@@ -3,7 +3,7 @@ import { log } from '../util/log.js';
 import { resizeToLoadSize, type FloatImage } from './resize.js';
 import { boneParameters, boneSurfaceProbability } from './bone-probability.js';
 import { DESCRIPTOR_DIM, PATCH_SIZE, patchFeatures } from './descriptors.js';
-import { gaussianArray } from './random.js';
+import { gaussianArray } from '../util/random.js';
 
 export const PHYSICS_MODEL = 'physics-v1';
 

@@ -2,7 +2,7 @@ import { DEFAULTS } from '../config.js';
 import { assign, fitKMeans, type KMeansFit } from './kmeans.js';
 import { subsample, type Points } from './points.js';
 import { KMeansPlusPlus } from './seeding.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../util/random.js';
 
 export interface ChooseKOptions {
   k: number | 'auto';

@@ -1,4 +1,4 @@
-import { seededRandom } from './random.js';
+import { seededRandom } from '../util/random.js';
 import { pointNorms, squaredNorms, type Points } from './points.js';
 import { searchNearest } from './distances.js';
 import { centroidShift, reassign, type Bounds } from './hamerly.js';

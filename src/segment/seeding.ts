@@ -1,4 +1,4 @@
-import type { Random } from './random.js';
+import type { Random } from '../util/random.js';
 import { pointNorms, squaredNorms, type Points } from './points.js';
 import { dotsWithCentres } from './distances.js';
 

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { ExtractOptions, GrayImage, Size } from '../types.js';
-import { gaussianArray } from '../physics/random.js';
+import { gaussianArray } from '../util/random.js';
 
 /**
  * The reference's transform (dino-vit-features extractor.py, `preprocess`): Resize(load_size,

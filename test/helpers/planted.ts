@@ -1,5 +1,5 @@
 import type { Features } from '../../src/types.js';
-import { seededRandom } from '../../src/segment/random.js';
+import { seededRandom } from '../../src/util/random.js';
 
 /**
  * Features made by a test: each patch's descriptor is its cluster's axis direction plus a

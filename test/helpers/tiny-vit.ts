@@ -1,6 +1,6 @@
 import { encodeSafetensors, type TensorToWrite } from '../../src/vit/safetensors.js';
 import { expectedShapes, type VitConfig } from '../../src/vit/weights.js';
-import { seededRandom } from '../../src/segment/random.js';
+import { seededRandom } from '../../src/util/random.js';
 
 export interface TinyVitSpec {
   dim: number;

@@ -1,10 +1,13 @@
 /**
- * Small seeded generators, so that the phantom and the robustness noise are repeatable on
- * every machine (Math.random is neither seedable nor reproducible).
+ * The project's seeded generators: k-means++ seeding, the choice of experiment sets, the
+ * phantom and the robustness noise must repeat exactly for the same seed on every machine
+ * (Math.random is neither seedable nor reproducible).
  */
 
+export type Random = () => number; // uniform in [0, 1)
+
 /** mulberry32 (Tommy Ettinger, public domain): a 32-bit state PRNG giving uniforms in [0, 1). */
-export function mulberry32(seed: number): () => number {
+export function seededRandom(seed: number): Random {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -17,7 +20,7 @@ export function mulberry32(seed: number): () => number {
 
 /** Standard normal deviates by the Box–Muller transform, both values of each pair used. */
 export function gaussian(seed: number): () => number {
-  const uniform = mulberry32(seed);
+  const uniform = seededRandom(seed);
   let spare: number | undefined;
   return () => {
     if (spare !== undefined) {
