@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
@@ -65,15 +66,16 @@ test('one session per input size: a second frame of the same size reuses it', as
   assert.is.not(await vitSession(weights, { ...request, width: 72 }), first);
 });
 
-test('one intra-op thread unless BONESTREAM_THREADS says otherwise; a bad value falls back to 1', () => {
+test('one intra-op thread per available CPU unless BONESTREAM_THREADS says otherwise; a bad value falls back to that', () => {
   const saved = process.env.BONESTREAM_THREADS;
+  const perCpu = availableParallelism();
   try {
     delete process.env.BONESTREAM_THREADS;
-    assert.is(sessionOptions().intraOpNumThreads, 1);
-    process.env.BONESTREAM_THREADS = '2';
-    assert.is(sessionOptions().intraOpNumThreads, 2);
+    assert.is(sessionOptions().intraOpNumThreads, perCpu);
+    process.env.BONESTREAM_THREADS = '3';
+    assert.is(sessionOptions().intraOpNumThreads, 3);
     process.env.BONESTREAM_THREADS = 'two';
-    assert.is(sessionOptions().intraOpNumThreads, 1);
+    assert.is(sessionOptions().intraOpNumThreads, perCpu);
   } finally {
     if (saved === undefined) delete process.env.BONESTREAM_THREADS;
     else process.env.BONESTREAM_THREADS = saved;

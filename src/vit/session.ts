@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { loadVitWeights, type VitWeights } from './weights.js';
 import { log } from '../util/log.js';
@@ -16,12 +17,13 @@ export interface VitSession {
 }
 
 /**
- * One intra-op thread by default. On the 2-core machines this project targets, a second
- * thread helps only while the other core is idle (ViT-S/8, 224×224, stride 8: best 256 ms
- * with two threads against 423 ms with one), and loses as soon as decoding, serving or other
- * work wants that core (medians 705 ms against 542 ms; stride 4: 10.5 s against 3.9 s).
- * The live service always has that other work. BONESTREAM_THREADS overrides it (0 lets
- * onnxruntime take one thread per core).
+ * Intra-op threads: one per available CPU by default. Measured on a 2-core machine with
+ * full-size ViT-S/8 weights in the live service itself (`BONESTREAM_THREADS=1|2 npm run bench --
+ * --only service`, phantom video): two threads gave 3.6 masks/s at p50 latency 322 ms against
+ * 2.2 masks/s at 510 ms with one, while video was still relayed at the full 10 frames/s —
+ * decoding and serving need little of the second core. One thread wins only when other
+ * processes keep that core busy; BONESTREAM_THREADS overrides the default (0 lets onnxruntime
+ * choose, one per physical core).
  */
 export function sessionOptions(): ort.InferenceSession.SessionOptions {
   return {
@@ -33,11 +35,12 @@ export function sessionOptions(): ort.InferenceSession.SessionOptions {
 }
 
 function intraOpThreads(): number {
+  const fallback = availableParallelism();
   const raw = process.env.BONESTREAM_THREADS;
-  if (raw === undefined || raw === '') return 1;
+  if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) > 256) {
-    log.warn(`BONESTREAM_THREADS must be an integer in 0..256, 0 = one per core (got ${raw}); using 1`);
-    return 1;
+    log.warn(`BONESTREAM_THREADS must be an integer in 0..256, 0 = one per core (got ${raw}); using ${fallback}`);
+    return fallback;
   }
   return Number(raw);
 }
