@@ -322,9 +322,10 @@ async function sizeOf(path: string): Promise<number> {
 const silent: Progress = { update() {}, increment() {}, stop() {} };
 
 function bytesProgress(label: string, total: number): Progress {
-  const progress = createProgress(label, total, `${label} [{bar}] {percentage}% | {done} of ${megabytes(total)} | {rate} | ETA {eta_formatted}`);
-  progress.update(0, { done: megabytes(0), rate: '–' });
-  return progress;
+  return createProgress(label, total, `${label} [{bar}] {percentage}% | {done} of ${megabytes(total)} | {rate} | ETA {eta_formatted}`, {
+    done: megabytes(0),
+    rate: '–',
+  });
 }
 
 function megabytes(bytes: number): string {
