@@ -11,12 +11,6 @@ export interface ChooseKOptions {
   fitEvery?: number;
   /** Lloyd iteration cap per fit (default: run to convergence, at most 300). */
   maxIterations?: number;
-  /**
-   * Judge the elbow on the sub-sample's SSD and return the sub-sample's fit (labels for the
-   * sub-sample only). The reference assigns all points for every k tried; the live bank
-   * cannot afford that and labels its frames itself.
-   */
-  sampleOnly?: boolean;
   /** Called after each k-means fit with the k just fitted and the most that may be tried. */
   onFit?: (k: number, maxK: number) => void;
 }
@@ -41,21 +35,20 @@ export function clusterPoints(points: Points, options: ChooseKOptions): ChosenK 
   const maxK = Math.min(DEFAULTS.maxK, sample.n);
   const fitAll = (k: number): KMeansFit => {
     const fit = fitKMeans(sample, k, options.seed, { maxIterations: options.maxIterations }, seeder);
-    const result = sample === points || options.sampleOnly ? fit : { ...fit, ...assign(points, fit.centroids, k) };
+    const result = sample === points ? fit : { ...fit, ...assign(points, fit.centroids, k) };
     options.onFit?.(k, options.k === 'auto' ? maxK : k);
     return result;
   };
-  const scored = options.sampleOnly ? sample.n : points.n;
   if (options.k !== 'auto') {
     const fit = fitAll(options.k);
-    return { ...fit, meanSsd: [fit.ssd / scored] };
+    return { ...fit, meanSsd: [fit.ssd / points.n] };
   }
   const meanSsd: number[] = [];
   let previous: KMeansFit | undefined;
   for (let k = 1; k <= maxK; k++) {
     if (previous && previous.ssd === 0) return { ...previous, meanSsd };
     const fit = fitAll(k);
-    meanSsd.push(fit.ssd / scored);
+    meanSsd.push(fit.ssd / points.n);
     if (meanSsd.length > 1 && meanSsd[k - 1] > DEFAULTS.elbow * meanSsd[k - 2]) return { ...fit, meanSsd };
     previous = fit;
   }

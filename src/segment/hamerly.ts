@@ -1,5 +1,5 @@
 import { pointNorms, squaredNorms, type Points } from './points.js';
-import { dot, searchNearest } from './distances.js';
+import { centreDistances, searchNearestFrom, squaredDistance } from './distances.js';
 
 /**
  * Hamerly's bounds (Hamerly 2010, "Making k-means even faster") per point: an upper bound on
@@ -24,23 +24,18 @@ export function centroidShift(before: Float32Array, after: Float32Array, k: numb
 }
 
 /** Half the distance from each centroid to its nearest other centroid. */
-function halfGaps(centroids: Float32Array, k: number, dim: number): Float64Array {
+function halfGaps(distances: Float64Array /* [k, k] */, k: number): Float64Array {
   const gaps = new Float64Array(k).fill(Infinity);
   for (let a = 0; a < k; a++) {
-    for (let b = a + 1; b < k; b++) {
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += (centroids[a * dim + j] - centroids[b * dim + j]) ** 2;
-      const half = Math.sqrt(s) / 2;
-      if (half < gaps[a]) gaps[a] = half;
-      if (half < gaps[b]) gaps[b] = half;
-    }
+    for (let b = 0; b < k; b++) if (b !== a) gaps[a] = Math.min(gaps[a], distances[a * k + b] / 2);
   }
   return gaps;
 }
 
 /**
  * Re-labels points after the centroids moved by `shift`, updating `labels` and `bounds` in
- * place (Hamerly's step): a point is searched only when its bounds no longer prove its label.
+ * place (Hamerly's step): a point is searched only when its bounds no longer prove its label,
+ * and then only among the centroids near its own (searchNearestFrom).
  * Returns how many labels changed.
  */
 export function reassign(
@@ -56,7 +51,8 @@ export function reassign(
   const { upper, lower } = bounds;
   const norms = pointNorms(points);
   const centroidNorms = squaredNorms(centroids, k, dim);
-  const gaps = halfGaps(centroids, k, dim);
+  const distances = centreDistances(centroids, k, dim);
+  const gaps = halfGaps(distances, k);
   let largest = 0;
   let largestAt = -1;
   let secondLargest = 0;
@@ -69,7 +65,6 @@ export function reassign(
       secondLargest = shift[c];
     }
   }
-  const scores = new Float64Array(k);
   let changed = 0;
   for (let i = 0; i < n; i++) {
     const a = labels[i];
@@ -78,9 +73,10 @@ export function reassign(
     const bound = Math.max(gaps[a], lower[i]);
     if (upper[i] <= bound) continue;
     const o = i * dim;
-    upper[i] = Math.sqrt(Math.max(0, norms[i] + centroidNorms[a] - 2 * dot(data, o, centroids, a * dim, dim)));
+    const own = squaredDistance(data, o, norms[i], centroids, centroidNorms, a, dim);
+    upper[i] = Math.sqrt(own);
     if (upper[i] <= bound) continue;
-    const nearest = searchNearest(data, o, norms[i], centroids, centroidNorms, k, dim, scores);
+    const nearest = searchNearestFrom(data, o, norms[i], a, own, centroids, centroidNorms, distances, k, dim);
     upper[i] = Math.sqrt(nearest.best);
     lower[i] = Math.sqrt(nearest.second);
     if (nearest.label !== a) {

@@ -1,6 +1,6 @@
 import { seededRandom } from '../util/random.js';
 import { pointNorms, squaredNorms, type Points } from './points.js';
-import { searchNearest } from './distances.js';
+import { centreDistances, searchNearest, searchNearestFrom, squaredDistance } from './distances.js';
 import { centroidShift, reassign, type Bounds } from './hamerly.js';
 import { KMeansPlusPlus } from './seeding.js';
 
@@ -42,12 +42,16 @@ const MAX_ITERATIONS = 300;
 const TOLERANCE = 1e-4;
 
 /**
- * Assigns every point to its nearest centroid (a full search) and records Hamerly's bounds.
- * Ties go to the lower index, so results depend on nothing but the inputs.
+ * Assigns every point to its nearest centroid and records Hamerly's bounds. Ties go to the
+ * lower index, so results depend on nothing but the inputs. With `guess` (a likely label per
+ * point: its label under earlier centroids, or the same patch's in the previous frame) each
+ * point is compared only with the centroids near its guess (searchNearestFrom); the labels
+ * are the same, the lower bounds looser. A full search otherwise.
  */
-export function assign(points: Points, centroids: Float32Array, k: number): Assignment {
+export function assign(points: Points, centroids: Float32Array, k: number, guess?: Int32Array /* [n] */): Assignment {
   const { data, n, dim } = points;
   const centroidNorms = squaredNorms(centroids, k, dim);
+  const distances = guess ? centreDistances(centroids, k, dim) : null;
   const norms = pointNorms(points);
   const labels = new Int32Array(n);
   const upper = new Float64Array(n);
@@ -56,7 +60,11 @@ export function assign(points: Points, centroids: Float32Array, k: number): Assi
   const scores = new Float64Array(k);
   let ssd = 0;
   for (let i = 0; i < n; i++) {
-    const nearest = searchNearest(data, i * dim, norms[i], centroids, centroidNorms, k, dim, scores);
+    const o = i * dim;
+    const g = guess && guess[i] < k ? guess[i] : 0;
+    const nearest = distances
+      ? searchNearestFrom(data, o, norms[i], g, squaredDistance(data, o, norms[i], centroids, centroidNorms, g, dim), centroids, centroidNorms, distances, k, dim)
+      : searchNearest(data, o, norms[i], centroids, centroidNorms, k, dim, scores);
     labels[i] = nearest.label;
     upper[i] = Math.sqrt(nearest.best);
     lower[i] = Math.sqrt(nearest.second);
@@ -66,16 +74,18 @@ export function assign(points: Points, centroids: Float32Array, k: number): Assi
   return { labels, ssd, counts, bounds: { upper, lower } };
 }
 
-/** Exact SSD and cluster sizes of given labels. */
+/**
+ * SSD and cluster sizes of given labels. A point equal to its centroid adds exactly 0 (norms
+ * and dot products come from the same `dot`), so the elbow rule can tell an exact fit.
+ */
 export function summarize(points: Points, centroids: Float32Array, k: number, labels: Int32Array): { ssd: number; counts: Int32Array } {
   const { data, n, dim } = points;
+  const norms = pointNorms(points);
+  const centroidNorms = squaredNorms(centroids, k, dim);
   const counts = new Int32Array(k);
   let ssd = 0;
-  for (let i = 0, o = 0; i < n; i++, o += dim) {
-    const co = labels[i] * dim;
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += (data[o + j] - centroids[co + j]) ** 2;
-    ssd += s;
+  for (let i = 0; i < n; i++) {
+    ssd += squaredDistance(data, i * dim, norms[i], centroids, centroidNorms, labels[i], dim);
     counts[labels[i]]++;
   }
   return { ssd, counts };
@@ -104,10 +114,18 @@ export class ClusterSums {
   }
 
   add(data: Float32Array, i: number, cluster: number, sign: 1 | -1 = 1): void {
-    const dim = this.dim;
+    const { sums, dim } = this;
     const so = cluster * dim;
     const o = i * dim;
-    for (let j = 0; j < dim; j++) this.sums[so + j] += sign * data[o + j];
+    // Unrolled by four: V8 does not unroll, and this runs for every point of every frame.
+    let j = 0;
+    for (; j + 3 < dim; j += 4) {
+      sums[so + j] += sign * data[o + j];
+      sums[so + j + 1] += sign * data[o + j + 1];
+      sums[so + j + 2] += sign * data[o + j + 2];
+      sums[so + j + 3] += sign * data[o + j + 3];
+    }
+    for (; j < dim; j++) sums[so + j] += sign * data[o + j];
     this.counts[cluster] += sign;
   }
 
@@ -146,19 +164,28 @@ export function lloydStep(parts: Array<LabelledPoints & { bounds: Bounds }>, sum
   return { changed, shift: shift.reduce((total, s) => total + s * s, 0) };
 }
 
-/** Mean over dimensions of the variance of the points. */
+const varianceCache = new WeakMap<Float32Array, number>();
+
+/**
+ * Mean over dimensions of the variance of the points: (Σ‖x‖²/n − ‖mean‖²) / dim. Cached per
+ * array like the norms: the elbow rule fits every k on the same points.
+ */
 function meanVariance(points: Points): number {
-  const { data, n, dim } = points;
-  const mean = new Float64Array(dim);
-  let squares = 0;
-  for (let i = 0, o = 0; i < n; i++, o += dim) {
-    for (let j = 0; j < dim; j++) {
-      mean[j] += data[o + j];
-      squares += data[o + j] * data[o + j];
-    }
+  let variance = varianceCache.get(points.data);
+  if (variance === undefined) {
+    variance = computeMeanVariance(points);
+    varianceCache.set(points.data, variance);
   }
+  return variance;
+}
+
+function computeMeanVariance(points: Points): number {
+  const { data, n, dim } = points;
+  const sum = new ClusterSums(1, dim);
+  for (let i = 0; i < n; i++) sum.add(data, i, 0);
+  const squares = pointNorms(points).reduce((total, norm) => total + norm, 0);
   let meanNorm = 0;
-  for (let j = 0; j < dim; j++) meanNorm += (mean[j] / n) ** 2;
+  for (let j = 0; j < dim; j++) meanNorm += (sum.sums[j] / n) ** 2;
   return Math.max(0, squares / n - meanNorm) / dim;
 }
 

@@ -25,11 +25,17 @@ export function patchMaskToImage(patchMask: Uint8Array /* [rows * cols] */, feat
   const { stride, patchSize, resized, original } = features.geometry;
   const rowOf = nearestPatchAlong(original.height, resized.height, stride, patchSize, rows);
   const colOf = nearestPatchAlong(original.width, resized.width, stride, patchSize, cols);
-  const data = new Uint8Array(original.width * original.height);
+  const { width } = original;
+  const data = new Uint8Array(width * original.height);
   for (let y = 0; y < original.height; y++) {
+    const out = y * width;
+    // Many pixel rows share a patch row (640 rows over 28 patches here): copy the one above.
+    if (y > 0 && rowOf[y] === rowOf[y - 1]) {
+      data.copyWithin(out, out - width, out);
+      continue;
+    }
     const base = rowOf[y] * cols;
-    const out = y * original.width;
-    for (let x = 0; x < original.width; x++) data[out + x] = patchMask[base + colOf[x]] ? 255 : 0;
+    for (let x = 0; x < width; x++) data[out + x] = patchMask[base + colOf[x]] ? 255 : 0;
   }
   return { width: original.width, height: original.height, data };
 }

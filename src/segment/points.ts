@@ -1,3 +1,5 @@
+import { dot } from './distances.js';
+
 /** n points of dimension dim, row-major: the descriptors k-means works on. */
 export interface Points {
   data: Float32Array; // [n, dim]
@@ -5,31 +7,38 @@ export interface Points {
   dim: number;
 }
 
-/** Rows of several arrays (one per image or frame) stacked into one matrix. */
-export function stackRows(parts: Float32Array[] /* each [n_i, dim] */, dim: number): Points {
-  const data = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
+/**
+ * Rows of several arrays (one per image or frame) stacked into one matrix; with `every` > 1
+ * only every `every`-th row of the stack, without building the whole stack first.
+ */
+export function stackRows(parts: Float32Array[] /* each [n_i, dim] */, dim: number, every = 1): Points {
+  const total = parts.reduce((sum, part) => sum + part.length / dim, 0);
+  const n = Math.ceil(total / every);
+  const data = new Float32Array(n * dim);
+  let start = 0; // index in the stack of the part's first row
+  let out = 0;
   for (const part of parts) {
-    data.set(part, offset);
-    offset += part.length;
+    const rows = part.length / dim;
+    if (every === 1) {
+      data.set(part, out);
+      out += part.length;
+    } else {
+      for (let row = Math.ceil(start / every) * every - start; row < rows; row += every, out += dim) data.set(part.subarray(row * dim, (row + 1) * dim), out);
+    }
+    start += rows;
   }
-  return { data, n: data.length / dim, dim };
+  return { data, n, dim };
 }
 
 /** Every `every`-th point (the reference fits k-means on every 100th descriptor). */
 export function subsample(points: Points, every: number): Points {
-  if (every <= 1) return points;
-  const n = Math.ceil(points.n / every);
-  const data = new Float32Array(n * points.dim);
-  for (let i = 0; i < n; i++) data.set(points.data.subarray(i * every * points.dim, (i * every + 1) * points.dim), i * points.dim);
-  return { data, n, dim: points.dim };
+  return every <= 1 ? points : stackRows([points.data], points.dim, every);
 }
 
 /** Scales each row to unit length in place (rows of zeros stay zero). */
 export function normalizeRows(data: Float32Array /* [n, dim] */, dim: number): Float32Array {
   for (let o = 0; o < data.length; o += dim) {
-    let norm = 0;
-    for (let j = 0; j < dim; j++) norm += data[o + j] * data[o + j];
+    const norm = dot(data, o, data, o, dim);
     if (norm === 0) continue;
     const inverse = 1 / Math.sqrt(norm);
     for (let j = 0; j < dim; j++) data[o + j] *= inverse;
@@ -44,11 +53,7 @@ export function squaredNorms(data: Float32Array, n: number, dim: number, cache =
   const cached = cache ? normsCache.get(data) : undefined;
   if (cached && cached.length === n) return cached;
   const norms = new Float64Array(n);
-  for (let i = 0, o = 0; i < n; i++, o += dim) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += data[o + j] * data[o + j];
-    norms[i] = s;
-  }
+  for (let i = 0; i < n; i++) norms[i] = dot(data, i * dim, data, i * dim, dim);
   if (cache) normsCache.set(data, norms);
   return norms;
 }
