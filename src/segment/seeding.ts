@@ -46,11 +46,11 @@ export class KMeansPlusPlus {
       const first = this.row(Math.floor(this.random() * n));
       this.centres.push(first);
       const firstNorm = squaredNorms(first, 1, dim)[0];
-      const scores = new Float64Array(1);
+      const dots = new Float64Array(n);
+      dotsWithCentres(data, n, first, 1, dim, dots);
       this.potential = 0;
       for (let i = 0; i < n; i++) {
-        dotsWithCentres(data, i * dim, first, 1, dim, scores);
-        this.closest[i] = Math.max(0, norms[i] + firstNorm - 2 * scores[0]);
+        this.closest[i] = Math.max(0, norms[i] + firstNorm - 2 * dots[i]);
         this.potential += this.closest[i];
       }
       return;
@@ -61,12 +61,12 @@ export class KMeansPlusPlus {
     picks.forEach((index, t) => candidates.set(data.subarray(index * dim, (index + 1) * dim), t * dim));
     const candidateNorms = squaredNorms(candidates, this.trials, dim);
     const sums = new Float64Array(this.trials);
-    const scores = new Float64Array(this.trials);
+    const dots = new Float64Array(n * this.trials);
+    dotsWithCentres(data, n, candidates, this.trials, dim, dots);
     const closestWith = Array.from({ length: this.trials }, () => new Float64Array(n)); // [trial][n]
     for (let i = 0; i < n; i++) {
-      dotsWithCentres(data, i * dim, candidates, this.trials, dim, scores);
       for (let t = 0; t < this.trials; t++) {
-        const d = Math.min(this.closest[i], Math.max(0, norms[i] + candidateNorms[t] - 2 * scores[t]));
+        const d = Math.min(this.closest[i], Math.max(0, norms[i] + candidateNorms[t] - 2 * dots[i * this.trials + t]));
         closestWith[t][i] = d;
         sums[t] += d;
       }
