@@ -7,7 +7,8 @@ import { readSafetensors, type Safetensors } from './safetensors.js';
  * inside onnxruntime. `facebook/dino-*` model.safetensors were converted as a bare ViTModel
  * (transformers' convert_dino_to_pytorch.py, base_model): unprefixed names, no pooler, which
  * the published sizes confirm (86.7 MB = 21.67 M float32 parameters + header for ViT-S/8).
- * Checkpoints saved with a task head prefix everything with `vit.`; both are read.
+ * Checkpoints saved with a task head prefix everything with `vit.`; both are read. Tensors
+ * the architecture does not list (a ViTModel's default `pooler.*`) are never read.
  */
 export interface VitConfig {
   /** Embedding width D (384 for ViT-S, 768 for ViT-B). */
@@ -46,9 +47,6 @@ export interface LoadVitOptions {
 
 /** DINO's head width for ViT-S and ViT-B (Caron et al. 2021, vision_transformer.py). */
 const DINO_HEAD_DIM = 64;
-
-/** ViTModel saved with its default pooler carries `pooler.*`, which DINO's backbone has not; never used. */
-const IGNORED = /^(vit\.)?pooler\./;
 
 export async function loadVitWeights(path: string, options: LoadVitOptions = {}): Promise<VitWeights> {
   return vitWeightsFrom(await readSafetensors(path), options);
@@ -126,7 +124,6 @@ function countBlocks(file: Safetensors, prefix: string): number {
   const pattern = new RegExp(`^${prefix.replace('.', '\\.')}encoder\\.layer\\.(\\d+)\\.`);
   let depth = 0;
   for (const name of file.entries.keys()) {
-    if (IGNORED.test(name)) continue;
     const match = pattern.exec(name);
     if (match) depth = Math.max(depth, Number(match[1]) + 1);
   }
