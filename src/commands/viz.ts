@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DEFAULTS, FACETS, facet, intInRange, numberInRange, type Facet } from '../config.js';
 import { readGray } from '../io/image.js';
 import { locateWeights } from '../vit/models.js';
-import { loadVitWeights } from '../vit/weights.js';
+import { vitWeights } from '../vit/session.js';
 import { analyzeImage } from '../vit/analysis.js';
 import { writeViz } from '../eval/viz.js';
 import { createProgress } from '../util/progress.js';
@@ -71,7 +71,8 @@ async function runViz(imagePath: string, flags: VizFlags): Promise<void> {
     );
   }
   const image = await readGray(imagePath);
-  const layers = flags.layers === 'all' ? blocks((await loadVitWeights(weightsPath)).config.depth) : flags.layers;
+  // The cached read that analyzeImage then reuses: the weights file is read and decoded once.
+  const layers = flags.layers === 'all' ? blocks((await vitWeights(weightsPath)).config.depth) : flags.layers;
   log.info(`viz: ${flags.facets.length} facet(s) × ${layers.length} block(s) of ${flags.model}`, { stride: flags.stride, loadSize: flags.loadSize, eps: flags.eps });
   const analysis = await analyzeImage(weightsPath, image, {
     stride: flags.stride,
