@@ -75,13 +75,11 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         });
         break;
       } catch (error) {
-        if (!(error instanceof Interrupted) || attempt >= settings.retries) {
-          if (error instanceof Interrupted) {
-            throw new UserError(
-              `download of ${options.url} interrupted (${error.message}); the partial file ${part} is kept: run the command again to resume`,
-            );
-          }
-          throw error;
+        if (!(error instanceof Interrupted)) throw error;
+        if (attempt >= settings.retries) {
+          throw new UserError(
+            `download of ${options.url} interrupted (${error.message}); the partial file ${part} is kept: run the command again to resume`,
+          );
         }
         say(`transfer interrupted (${error.message}); resuming, attempt ${attempt + 2} of ${settings.retries + 1}`);
         await new Promise((resolve) => setTimeout(resolve, settings.retryDelayMs));
