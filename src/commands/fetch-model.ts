@@ -4,7 +4,8 @@ import { fetchModel, modelsDir, readManifest, weightsPath } from '../vit/models.
 
 interface FetchModelOptions {
   url?: string;
-  modelsDir?: string;
+  /** Always set: the option's default is modelsDir(). */
+  modelsDir: string;
   force: boolean;
   list: boolean;
 }
@@ -23,7 +24,7 @@ export function register(program: Command): void {
     .option('--list', 'list the known models and which ones are present, then exit', false)
     .action(async (name: string, options: FetchModelOptions) => {
       if (options.list) {
-        process.stdout.write(listModels(options.modelsDir ?? modelsDir()));
+        process.stdout.write(listModels(options.modelsDir));
         return;
       }
       const path = await fetchModel(name, { url: options.url, modelsDir: options.modelsDir, force: options.force });
