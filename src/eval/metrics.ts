@@ -11,7 +11,13 @@ function checkSameSize(pred: GrayImage, truth: GrayImage): void {
   }
 }
 
-function overlap(pred: GrayImage, truth: GrayImage): { both: number; predicted: number; actual: number } {
+interface Overlap {
+  both: number;
+  predicted: number;
+  actual: number;
+}
+
+function overlap(pred: GrayImage, truth: GrayImage): Overlap {
   checkSameSize(pred, truth);
   let both = 0;
   let predicted = 0;
@@ -28,13 +34,19 @@ function overlap(pred: GrayImage, truth: GrayImage): { both: number; predicted: 
 
 /** Dice = 2|P ∩ T| / (|P| + |T|); 1 when both masks are empty (nothing to find, nothing found). */
 export function dice(pred: GrayImage, truth: GrayImage): number {
-  const { both, predicted, actual } = overlap(pred, truth);
-  return predicted + actual === 0 ? 1 : (2 * both) / (predicted + actual);
+  return diceOf(overlap(pred, truth));
 }
 
 /** IoU = |P ∩ T| / |P ∪ T|; 1 when both masks are empty. */
 export function iou(pred: GrayImage, truth: GrayImage): number {
-  const { both, predicted, actual } = overlap(pred, truth);
+  return iouOf(overlap(pred, truth));
+}
+
+function diceOf({ both, predicted, actual }: Overlap): number {
+  return predicted + actual === 0 ? 1 : (2 * both) / (predicted + actual);
+}
+
+function iouOf({ both, predicted, actual }: Overlap): number {
   const union = predicted + actual - both;
   return union === 0 ? 1 : both / union;
 }
@@ -105,9 +117,11 @@ export interface MaskScores {
   surfaceRecall: number;
 }
 
+/** Dice and IoU from one pass over the pixels. */
 export function scoreMask(pred: GrayImage, truth: GrayImage, tolerancePx: number): MaskScores {
+  const counts = overlap(pred, truth);
   const { precision, recall } = surfacePrecisionRecall(pred, truth, tolerancePx);
-  return { dice: dice(pred, truth), iou: iou(pred, truth), surfacePrecision: precision, surfaceRecall: recall };
+  return { dice: diceOf(counts), iou: iouOf(counts), surfacePrecision: precision, surfaceRecall: recall };
 }
 
 /** The mean of each figure; undefined for an empty list. */
