@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { makeTinyVit } from '../test/helpers/tiny-vit.js';
 import { GraphBuilder } from '../src/vit/onnx-builder.js';
-import { patchGrid, type GraphRequest } from '../src/vit/graph.js';
+import type { GraphRequest } from '../src/vit/graph.js';
 import { vitSession, vitWeights, releaseSessions, sessionOptions } from '../src/vit/session.js';
 import type { VitConfig } from '../src/vit/weights.js';
 import { seededRandom } from '../src/util/random.js';
@@ -42,7 +42,7 @@ export async function benchVit(): Promise<Record<string, number>> {
         const input = randomInput(3 * c.height * c.width);
         await session.run(input); // warm-up: first run allocates arenas
         const ms = median(await timeRuns(c.runs, () => session.run(input)));
-        const gflop = defaultRequestFlops(weights.config, patchGrid(c.height, c.width, 8, c.stride)) / 1e9;
+        const gflop = defaultRequestFlops(weights.config, session.grid) / 1e9;
         figures[`vit_${c.name}_t${threads}_ms`] = ms;
         figures[`vit_${c.name}_t${threads}_gflops`] = gflop / (ms / 1000);
         figures[`vit_${c.name}_t${threads}_efficiency_vs_matmul`] = gflop / (ms / 1000) / matmul;
