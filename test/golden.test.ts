@@ -3,10 +3,9 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readNpy } from '../src/io/npy.js';
-import { loadVitWeights, type VitWeights } from '../src/vit/weights.js';
 import ort from 'onnxruntime-node';
 import { ATTENTION_OUTPUT, buildVitGraph, facetOutputName, INPUT_NAME, type FacetRequest } from '../src/vit/graph.js';
-import { vitSession, releaseSessions } from '../src/vit/session.js';
+import { vitSession, vitWeights, releaseSessions } from '../src/vit/session.js';
 import type { Facet } from '../src/config.js';
 import { REPO_ROOT } from './helpers/env.js';
 
@@ -33,11 +32,7 @@ const index = JSON.parse(readFileSync(resolve(GOLDEN, 'index.json'), 'utf8')) as
   cases: GoldenCase[];
 };
 
-const weightsCache = new Map<string, Promise<VitWeights>>();
-function weightsOf(model: string): Promise<VitWeights> {
-  if (!weightsCache.has(model)) weightsCache.set(model, loadVitWeights(resolve(GOLDEN, `${model}.safetensors`)));
-  return weightsCache.get(model)!;
-}
+const weightsOf = (model: string) => vitWeights(resolve(GOLDEN, `${model}.safetensors`));
 
 /** max |a − b| / max |b|: relative to the output's scale, so near-zero entries do not dominate. */
 function relativeError(actual: Float32Array, expected: Float32Array): number {
