@@ -4,7 +4,7 @@ import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptio
 import { intInRange, numberInRange, numberList } from '../config.js';
 import { addFitEveryOption } from './cosegment.js';
 import { openExtractor } from '../backend.js';
-import type { ScoreOptions } from '../eval/score.js';
+import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
 import type { Extractor } from '../types.js';
 import { loadLabelledImages, type LabelledImage, type LeftOut } from '../eval/dataset.js';
 import { extractAll } from '../eval/extract.js';
@@ -113,7 +113,7 @@ function integerList(name: string, min: number, max: number) {
   };
 }
 
-function segmentOptions(flags: CommonOptions): ScoreOptions {
+function segmentOptions(flags: CommonOptions): SegmentFeaturesOptions {
   return { k: flags.k, tau: flags.tau, votes: flags.votes, seed: flags.seed, fitEvery: flags.fitEvery, surfaceTolerancePx: flags.tolerance };
 }
 

@@ -1,6 +1,7 @@
 import { drawPairs, drawSets } from './sampling.js';
 import { seededRandom } from '../util/random.js';
-import { segmentAndScore, type ImageScore, type ScoreOptions, type SetOutcome } from './score.js';
+import { segmentAndScore, type ImageScore, type SetOutcome } from './score.js';
+import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
 import type { ScoredImage } from './same-domain.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreBarChart } from './charts.js';
@@ -24,7 +25,7 @@ export interface CrossDomainOptions {
   /** Pairs drawn per kind (A–B, A–A, B–B); fewer when fewer distinct pairs exist. */
   pairs: number;
   seed: number;
-  segment: ScoreOptions;
+  segment: SegmentFeaturesOptions;
 }
 
 export interface PairResult {

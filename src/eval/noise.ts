@@ -1,7 +1,8 @@
 import type { Extractor, Features, GrayImage } from '../types.js';
 import type { LabelledImage } from './dataset.js';
 import { extractAll } from './extract.js';
-import { segmentAndScore, type ImageScore, type ScoreOptions } from './score.js';
+import { segmentAndScore, type ImageScore } from './score.js';
+import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreLineChart } from './charts.js';
 import { overlayPng, grayPng, gridRgbPng, heatRgb, tileGrid } from './picture.js';
@@ -22,7 +23,7 @@ export interface NoiseOptions {
   eps: number[];
   /** Image i gets the noise draw seed + i, the same draw at every ε (only its scale changes). */
   seed: number;
-  segment: ScoreOptions;
+  segment: SegmentFeaturesOptions;
   /** How many images the report shows at every ε. */
   show: number;
   /**

@@ -1,6 +1,7 @@
 import { drawSets } from './sampling.js';
 import { seededRandom } from '../util/random.js';
-import { segmentAndScore, type ImageScore, type ScoreOptions, type SetMember, type SetOutcome } from './score.js';
+import { segmentAndScore, type ImageScore, type SetMember, type SetOutcome } from './score.js';
+import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreLineChart } from './charts.js';
 import { overlayFigures } from './figures.js';
@@ -23,7 +24,7 @@ export interface SameDomainOptions {
   repeats: number;
   /** Seeds the choice of sets; the co-segmentation has its own seed in `segment`. */
   seed: number;
-  segment: ScoreOptions;
+  segment: SegmentFeaturesOptions;
 }
 
 export interface SetResult {

@@ -1,14 +1,10 @@
-import { segmentFeatures } from '../segment/pipeline.js';
-import type { CosegmentOptions } from '../segment/cosegment.js';
+import { segmentFeatures, type SegmentFeaturesOptions } from '../segment/pipeline.js';
+import type { MaskScores } from './metrics.js';
 import type { Features, GrayImage } from '../types.js';
 
 /** How one image's mask agrees with its reference: the paper's region metrics and the bone surface's. */
-export interface ImageScore {
+export interface ImageScore extends MaskScores {
   name: string;
-  dice: number;
-  iou: number;
-  surfacePrecision: number;
-  surfaceRecall: number;
 }
 
 /** One co-segmented set: what k-means and the vote chose, and how each image scored. */
@@ -18,11 +14,6 @@ export interface SetOutcome {
   scores: ImageScore[];
   /** 0/255 masks at each image's original size, in set order. */
   masks: GrayImage[];
-}
-
-export interface ScoreOptions extends CosegmentOptions {
-  /** Bone-surface tolerance of the surface precision/recall, in pixels. */
-  surfaceTolerancePx: number;
 }
 
 /** A member of a set: its reference mask and the features extracted from `image` earlier. */
@@ -38,12 +29,12 @@ export interface SetMember {
  * pipeline as `bonestream segment` (segmentFeatures), on features extracted once for all
  * the sets an experiment draws.
  */
-export function segmentAndScore(members: SetMember[], options: ScoreOptions): SetOutcome {
+export function segmentAndScore(members: SetMember[], options: SegmentFeaturesOptions): SetOutcome {
   const outcome = segmentFeatures(members, options);
   return {
     k: outcome.cosegmentation.k,
     salient: outcome.cosegmentation.salient,
-    scores: outcome.images.map((image) => ({ name: image.name, ...(image.scores as Omit<ImageScore, 'name'>) })),
+    scores: outcome.images.map((image) => ({ name: image.name, ...(image.scores as MaskScores) })),
     masks: outcome.images.map((image) => image.mask),
   };
 }

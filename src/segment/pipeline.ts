@@ -11,9 +11,12 @@ export interface SegmentInput {
   truth?: GrayImage;
 }
 
-export interface SegmentImagesOptions extends CosegmentOptions {
+export interface SegmentFeaturesOptions extends CosegmentOptions {
   /** Bone-surface tolerance for surface precision/recall, in pixels. */
   surfaceTolerancePx: number;
+}
+
+export interface SegmentImagesOptions extends SegmentFeaturesOptions {
   /** Called after each image's features are extracted (a progress bar). */
   onExtracted?: (name: string) => void;
 }
@@ -56,7 +59,7 @@ export async function segmentImages(extractor: Extractor, inputs: SegmentInput[]
  * The same on features extracted earlier (the experiments extract each image once and
  * co-segment it in many sets).
  */
-export function segmentFeatures(inputs: Array<Omit<SegmentInput, 'image'> & { features: Features }>, options: SegmentImagesOptions): SegmentOutcome {
+export function segmentFeatures(inputs: Array<Omit<SegmentInput, 'image'> & { features: Features }>, options: SegmentFeaturesOptions): SegmentOutcome {
   const cosegmentation = cosegment(inputs.map((input) => input.features), options);
   const images = inputs.map((input, i): ImageOutcome => {
     const mask = patchMaskToImage(cosegmentation.patchMasks[i], input.features);
