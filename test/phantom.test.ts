@@ -15,6 +15,7 @@ import {
   type PhantomOptions,
 } from '../fixtures/phantom.js';
 import { writeGrayPng } from '../src/io/image.js';
+import { encodeGrayVideo } from '../fixtures/phantom/video.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import type { GrayImage } from '../src/types.js';
 import { REPO_ROOT } from './helpers/env.js';
@@ -221,6 +222,16 @@ test('decoded frame n of the committed video is renderPhantom(PHANTOM_VIDEO, n)'
     assert.ok(same > 24, `frame ${n}: ${same.toFixed(1)} dB against its render`);
     assert.ok(same > other + 4, `frame ${n} matches render ${n} (${same.toFixed(1)} dB) far better than render ${n + 3} (${other.toFixed(1)} dB)`);
   }
+});
+
+test('an encoder that cannot write its video fails with ffmpeg\'s reason instead of waiting for ever', async () => {
+  const frames: GrayImage[] = Array(20).fill(renderPhantom(PHANTOM_VIDEO, 0).image);
+  const { width, height } = PHANTOM_VIDEO;
+  const encoding = encodeGrayVideo('/nonexistent-bonestream-dir/video.mp4', frames, { width, height, fps: 10, crf: 28 });
+  await encoding.then(
+    () => assert.unreachable('the encode should fail'),
+    (error: Error) => assert.match(error.message, /ffmpeg failed to encode .*video\.mp4 \(exit \d+\): .*No such file or directory/),
+  );
 });
 
 test('bonestream phantom writes images, labels, video and manifest, and refuses a bad --size', async () => {
