@@ -10,7 +10,8 @@ import { plant } from './helpers/planted.js';
 import { seededRandom } from '../src/util/random.js';
 import { binomial, drawPairs, drawSets } from '../src/eval/sampling.js';
 import { summarize } from '../src/eval/stats.js';
-import { runSameDomain, sameDomainReport, type ScoredImage } from '../src/eval/same-domain.js';
+import { runSameDomain, sameDomainReport } from '../src/eval/same-domain.js';
+import type { SetMember } from '../src/eval/score.js';
 import { runCrossDomain } from '../src/eval/cross-domain.js';
 import { runNoise, meanCosine } from '../src/eval/noise.js';
 import { writeReport } from '../src/eval/report.js';
@@ -53,7 +54,7 @@ function plantedScene(seed: number, extra?: { row: number; saliency: number; clu
 /** A plain gray scan: only the overlays use it, the planted features carry the content. */
 const gray = (): GrayImage => ({ width: SIZE, height: SIZE, data: new Uint8Array(SIZE * SIZE).fill(90) });
 const REFERENCE_ROWS = [2, 4, 6, 8, 10, 12];
-const images: ScoredImage[] = REFERENCE_ROWS.map((t, i) => ({
+const images: SetMember[] = REFERENCE_ROWS.map((t, i) => ({
   name: `img${i}`,
   image: gray(),
   truth: bandMask(16, t),

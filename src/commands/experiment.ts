@@ -5,10 +5,11 @@ import { intInRange, numberInRange, numberList } from '../config.js';
 import { addFitEveryOption } from './cosegment.js';
 import { openExtractor } from '../backend.js';
 import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
+import type { SetMember } from '../eval/score.js';
 import type { Extractor } from '../types.js';
 import { loadLabelledImages, type LabelledImage, type LeftOut } from '../eval/dataset.js';
 import { extractAll } from '../eval/extract.js';
-import { runSameDomain, plannedSets, sameDomainReport, type ScoredImage } from '../eval/same-domain.js';
+import { runSameDomain, plannedSets, sameDomainReport } from '../eval/same-domain.js';
 import { runCrossDomain, plannedPairs, crossDomainReport } from '../eval/cross-domain.js';
 import { runNoise, noiseReport, type NoiseOptions } from '../eval/noise.js';
 import { attentionMaps } from '../eval/viz.js';
@@ -160,7 +161,7 @@ function loader() {
   return { leftOut, load };
 }
 
-async function withFeatures(extractor: Extractor, images: LabelledImage[], label: string): Promise<ScoredImage[]> {
+async function withFeatures(extractor: Extractor, images: LabelledImage[], label: string): Promise<SetMember[]> {
   const features = await extractAll(extractor, images, label);
   return images.map((item, i) => ({ ...item, features: features[i] }));
 }

@@ -1,8 +1,7 @@
 import { drawPairs, drawSets } from './sampling.js';
 import { seededRandom } from '../util/random.js';
-import { segmentAndScore, type ImageScore, type SetOutcome } from './score.js';
+import { segmentAndScore, type ImageScore, type SetMember, type SetOutcome } from './score.js';
 import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
-import type { ScoredImage } from './same-domain.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreBarChart } from './charts.js';
 import { overlayFigures } from './figures.js';
@@ -18,7 +17,7 @@ import { setupLines, type ExperimentSetup } from './setup.js';
 
 export interface Domain {
   label: string;
-  images: ScoredImage[];
+  images: SetMember[];
 }
 
 export interface CrossDomainOptions {
@@ -65,7 +64,7 @@ export interface CrossDomainResult {
 
 /** The first cross pair with its masks, for the report's overlays. */
 export interface PairExample {
-  members: [ScoredImage, ScoredImage];
+  members: [SetMember, SetMember];
   outcome: SetOutcome;
 }
 
@@ -87,7 +86,7 @@ export function runCrossDomain(
   if (a.label === b.label) throw new Error(`the two domains need different labels (both are "${a.label}")`);
   const plan = plannedPairs(a.images.length, b.images.length, options);
   let example: PairExample | undefined;
-  const segmentPair = (first: ScoredImage, second: ScoredImage): PairResult => {
+  const segmentPair = (first: SetMember, second: SetMember): PairResult => {
     const outcome = segmentAndScore([first, second], options.segment);
     example ??= { members: [first, second], outcome };
     onPair();

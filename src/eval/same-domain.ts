@@ -15,9 +15,6 @@ import { setupLines, type ExperimentSetup } from './setup.js';
  * over every image of every set of that size.
  */
 
-/** An image with its reference mask and its extracted features. */
-export type ScoredImage = SetMember;
-
 export interface SameDomainOptions {
   sizes: number[];
   /** Sets drawn per size (fewer when fewer distinct sets exist). */
@@ -61,7 +58,7 @@ export interface SetExample {
  * list does not change the sets drawn for the others.
  */
 export function runSameDomain(
-  images: ScoredImage[],
+  images: SetMember[],
   options: SameDomainOptions,
   onSet: () => void = () => {},
 ): { result: SameDomainResult; examples: SetExample[] } {
@@ -105,7 +102,7 @@ function sizeProblem(size: number, available: number): string | undefined {
 export async function sameDomainReport(
   result: SameDomainResult,
   examples: SetExample[],
-  images: ScoredImage[],
+  images: SetMember[],
   setup: ExperimentSetup,
   options: Pick<SameDomainOptions, 'repeats' | 'seed'>,
 ): Promise<ReportDoc> {
