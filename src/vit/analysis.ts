@@ -1,9 +1,9 @@
 import type { ExtractOptions, GrayImage } from '../types.js';
 import type { Facet } from '../config.js';
 import { UserError } from '../util/errors.js';
-import { preprocess } from './preprocess.js';
 import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from './graph.js';
-import { vitSession, vitWeights } from './session.js';
+import { vitWeights } from './session.js';
+import { runVit } from './extractor.js';
 
 /**
  * Raw ViT features for the paper's pictures (PCA of keys, queries, values and tokens of
@@ -42,16 +42,13 @@ export async function analyzeImage(weightsPath: string, image: GrayImage, option
   }
   const layers = [...new Set(options.layers)];
   const requests: FacetRequest[] = [...new Set(options.facets)].flatMap((facet) => layers.map((layer) => ({ facet, layer })));
-  const { input, resized } = await preprocess(image, options.loadSize, options.noise);
-  const session = await vitSession(weights, {
+  const { outputs, grid } = await runVit(weights, image, {
     stride: options.stride,
-    height: resized.height,
-    width: resized.width,
+    loadSize: options.loadSize,
     facets: requests,
-    attention: true,
+    noise: options.noise,
   });
-  const outputs = await session.run(input);
   const features = new Map<string, Float32Array>();
   for (const { facet, layer } of requests) features.set(`${facet}:${layer}`, outputs[facetOutputName(facet, layer)]);
-  return { grid: session.grid, dim: config.dim, features, attention: outputs[ATTENTION_OUTPUT], heads: config.heads };
+  return { grid, dim: config.dim, features, attention: outputs[ATTENTION_OUTPUT], heads: config.heads };
 }

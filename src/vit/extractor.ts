@@ -1,9 +1,10 @@
-import type { Extractor, ExtractOptions, Features, GrayImage } from '../types.js';
+import type { Extractor, ExtractOptions, Features, GrayImage, Size } from '../types.js';
 import type { Facet } from '../config.js';
 import { UserError } from '../util/errors.js';
 import { preprocess } from './preprocess.js';
-import { ATTENTION_OUTPUT, facetOutputName, type GraphRequest } from './graph.js';
+import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from './graph.js';
 import { vitSession, vitWeights, releaseSessions } from './session.js';
+import type { VitWeights } from './weights.js';
 
 export interface DinoExtractorOptions {
   weightsPath: string;
@@ -37,19 +38,14 @@ export async function createDinoExtractor(options: DinoExtractorOptions): Promis
     stride: options.stride,
     loadSize: options.loadSize,
     async extract(image: GrayImage, extractOptions: ExtractOptions = {}): Promise<Features> {
-      const { input, resized } = await preprocess(image, options.loadSize, extractOptions.noise);
-      const request: GraphRequest = {
+      const { outputs, grid, resized } = await runVit(weights, image, {
         stride: options.stride,
-        height: resized.height,
-        width: resized.width,
+        loadSize: options.loadSize,
         facets: [{ facet: options.facet, layer: options.layer }],
-        attention: true,
-      };
-      const session = await vitSession(weights, request);
-      const outputs = await session.run(input);
-      const [rows, cols] = session.grid;
+        noise: extractOptions.noise,
+      });
       return {
-        grid: [rows, cols],
+        grid,
         dim: config.dim,
         descriptors: l2NormalizeRows(outputs[output], config.dim),
         saliency: minMax(meanOverHeads(outputs[ATTENTION_OUTPUT], config.heads)),
@@ -63,6 +59,35 @@ export async function createDinoExtractor(options: DinoExtractorOptions): Promis
     },
     dispose: () => releaseSessions(options.weightsPath),
   };
+}
+
+export interface VitRun {
+  stride: number;
+  loadSize: number;
+  facets: FacetRequest[];
+  noise?: ExtractOptions['noise'];
+}
+
+/**
+ * One image through the ViT, as the extractor and the analysis pictures both need it:
+ * preprocessed at loadSize, then one run of the cached graph for this size that outputs the
+ * requested facets and the last block's CLS attention.
+ */
+export async function runVit(
+  weights: VitWeights,
+  image: GrayImage,
+  run: VitRun,
+): Promise<{ outputs: Record<string, Float32Array>; grid: [rows: number, cols: number]; resized: Size }> {
+  const { input, resized } = await preprocess(image, run.loadSize, run.noise);
+  const session = await vitSession(weights, {
+    stride: run.stride,
+    height: resized.height,
+    width: resized.width,
+    facets: run.facets,
+    attention: true,
+  });
+  const [rows, cols] = session.grid; // a copy per image: callers own what they get
+  return { outputs: await session.run(input), grid: [rows, cols], resized };
 }
 
 /** Each row of x [rows, dim] scaled to unit length in place (zero rows stay zero). */
