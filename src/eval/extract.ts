@@ -1,5 +1,5 @@
 import { createProgress } from '../util/progress.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { extractNamed } from '../segment/pipeline.js';
 import type { Extractor, ExtractOptions, Features, GrayImage } from '../types.js';
 
 /**
@@ -18,12 +18,7 @@ export async function extractAll(
   try {
     for (const [i, item] of images.entries()) {
       const options: ExtractOptions = noise ? { noise: { eps: noise.eps, seed: noise.noiseSeed(i) } } : {};
-      try {
-        features.push(await extractor.extract(item.image, options));
-      } catch (error) {
-        if (error instanceof UserError) throw error;
-        throw new Error(`${item.path}: feature extraction failed: ${errorMessage(error)}`, { cause: error });
-      }
+      features.push(await extractNamed(extractor, item.image, item.path, options));
       progress.increment();
     }
   } finally {

@@ -1,4 +1,4 @@
-import type { Extractor, Features, GrayImage } from '../types.js';
+import type { Extractor, ExtractOptions, Features, GrayImage } from '../types.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { meanScores, scoreMask, type MaskScores } from '../eval/metrics.js';
 import { cosegment, type CosegmentOptions, type CosegmentResult } from './cosegment.js';
@@ -44,15 +44,20 @@ export interface SegmentOutcome {
 export async function segmentImages(extractor: Extractor, inputs: SegmentInput[], options: SegmentImagesOptions): Promise<SegmentOutcome> {
   const extracted: Array<SegmentInput & { features: Features }> = [];
   for (const input of inputs) {
-    try {
-      extracted.push({ ...input, features: await extractor.extract(input.image) });
-    } catch (error) {
-      if (error instanceof UserError) throw error;
-      throw new Error(`${input.name}: feature extraction failed: ${errorMessage(error)}`, { cause: error });
-    }
+    extracted.push({ ...input, features: await extractNamed(extractor, input.image, input.name) });
     options.onExtracted?.(input.name);
   }
   return segmentFeatures(extracted, options);
+}
+
+/** One image's features; a backend failure is reported under `name` (a UserError passes as it is). */
+export async function extractNamed(extractor: Extractor, image: GrayImage, name: string, options?: ExtractOptions): Promise<Features> {
+  try {
+    return await extractor.extract(image, options);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new Error(`${name}: feature extraction failed: ${errorMessage(error)}`, { cause: error });
+  }
 }
 
 /**
