@@ -45,6 +45,8 @@ export class OverlayEncoder {
   private readonly input = new PassThrough({ highWaterMark: 1 });
   private readonly stderr: string[] = [];
   private readonly finished: Promise<Error | undefined>;
+  /** Aborted, with the reason, once ffmpeg has exited: a write waiting for it to take more input gives up. */
+  private readonly exited = new AbortController();
   private readonly partPath: string;
   private readonly command: ffmpeg.FfmpegCommand;
 
@@ -66,16 +68,20 @@ export class OverlayEncoder {
       command.on('end', () => resolve(undefined));
       command.on('error', (error: Error) => resolve(new Error(`${path}: the overlay video could not be encoded (${this.stderr.length ? failureReason(this.stderr) : error.message})`)));
     });
+    void this.finished.then((error) => this.exited.abort(error ?? new Error(`${path}: the encoder stopped early`)));
     command.run();
   }
 
   /** Queues one frame ([height * width * 3] RGB); resolves when ffmpeg can take the next. */
   async write(rgb: Uint8Array): Promise<void> {
     if (this.input.write(rgb)) return;
-    const failed = this.finished.then((error) => {
-      throw error ?? new Error(`${this.path}: the encoder stopped early`);
-    });
-    await Promise.race([once(this.input, 'drain'), failed]);
+    // Nothing is left attached to the encoder after the wait, however many frames wait.
+    const { signal } = this.exited;
+    try {
+      await once(this.input, 'drain', { signal });
+    } catch (error) {
+      throw signal.aborted ? signal.reason : error;
+    }
   }
 
   /** Ends the video and moves it into place, resolving to its path; throws (and removes the partial file) when ffmpeg failed. */
