@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
 import { addFitEveryOption, kmeansProgress } from './cosegment.js';
@@ -58,7 +58,9 @@ async function exists(path: string): Promise<boolean> {
 
 /** Reads the images (and their labels); unreadable ones are reported and left out. */
 async function readInputs(paths: string[], labelsDir: string | undefined): Promise<{ inputs: SegmentInput[]; failed: number }> {
-  if (labelsDir !== undefined && !(await exists(labelsDir))) throw new UserError(`--labels ${labelsDir}: no such directory`);
+  if (labelsDir !== undefined && !(await stat(labelsDir).catch(() => undefined))?.isDirectory()) {
+    throw new UserError(`--labels ${labelsDir}: no such directory`);
+  }
   const inputs: SegmentInput[] = [];
   const taken = new Map<string, string>();
   let failed = 0;
