@@ -1,6 +1,6 @@
 import { main } from '../../src/cli.js';
 
-/** Runs the CLI in-process, capturing stdout and stderr; restores process.exitCode. */
+/** Runs the CLI in-process, capturing stdout and stderr; clears the process.exitCode a command set, so the test process's own exit status is untouched. */
 export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const writeOut = process.stdout.write.bind(process.stdout);
   const writeErr = process.stderr.write.bind(process.stderr);
