@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { AckMessage, ErrorMessage, HelloMessage, MaskHeader, StatusMessage } from '../src/server/protocol.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
 import { tempDir, pidAlive } from './helpers/videos.js';
-import { startPhantomServer, record, get, wsUrl } from './helpers/service.js';
-import { runBonestream, servedUrl, childPids, processName, PHYSICS } from './helpers/live.js';
+import { startPhantomServer, record, get, upgradeOutcome, wsUrl } from './helpers/service.js';
+import { runBonestream, servedUrl, childPids, processName, rawWebSocket, sleep, PHYSICS } from './helpers/live.js';
 
 const masksOf = (client: ReturnType<typeof record>) => client.received.binary.filter((m) => m.header.type === 'mask').length;
 const framesOf = (client: ReturnType<typeof record>) => client.received.binary.filter((m) => m.header.type === 'frame').length;
@@ -226,6 +226,22 @@ test('SIGTERM: clients get a close frame, ffmpeg and the worker stop, exit 0 wit
     assert.not.ok(pidAlive(ffmpeg[0]), 'ffmpeg is gone');
   } finally {
     if (run.child.exitCode === null) run.child.kill('SIGKILL');
+  }
+});
+
+test('close(): a client that tries to connect while the others are being closed is refused, and close() completes', async () => {
+  const server = await startPhantomServer();
+  // A client that never answers its close frame holds closeAll() open for its full timeout.
+  const silent = await rawWebSocket(server.port);
+  try {
+    const closed = server.close();
+    await sleep(100);
+    const late = await upgradeOutcome(wsUrl(server));
+    assert.is(late.opened, false, 'not admitted during shutdown');
+    const outcome = await Promise.race([closed.then(() => 'closed'), sleep(5000).then(() => 'close() still pending after 5 s')]);
+    assert.is(outcome, 'closed');
+  } finally {
+    silent.destroy();
   }
 });
 

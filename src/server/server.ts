@@ -244,12 +244,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await Promise.all([hub.closeAll('server shutting down'), source.stop(), inference.stop()]);
+      // Admit nobody from here on: a client let in while the others are being closed would
+      // never get its close frame, and its socket would keep httpServer.close() waiting.
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       wss.close();
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeAllConnections();
-      });
+      await Promise.all([hub.closeAll('server shutting down'), source.stop(), inference.stop()]);
+      httpServer.closeAllConnections();
+      await closed;
     })());
 
   return { url, port, host, health, metrics, source, inference, close };
