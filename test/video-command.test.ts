@@ -1,14 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderPhantom, phantomDefaults } from '../fixtures/phantom.js';
 import { readGray } from '../src/io/image.js';
 import { dice } from '../src/eval/metrics.js';
 import { openVideo } from '../src/ingest/video-reader.js';
 import { parseSource } from '../src/ingest/spec.js';
-import { maskFileName, replayOutputs } from '../src/replay/replay.js';
+import { maskFileName, replayOutputs, replayVideo } from '../src/replay/replay.js';
+import { createPhysicsExtractor } from '../src/physics/extractor.js';
+import type { VideoReader } from '../src/ingest/video-reader.js';
 import { tintOverlay, OVERLAY_COLOR } from '../src/replay/overlay.js';
 import { runCli } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/env.js';
@@ -158,6 +160,30 @@ test('a video with damaged data: the frames that decode are processed and kept, 
   assert.ok(summary.frames > 0 && summary.frames < FRAMES, `${summary.frames} frames`);
   assert.is(readdirSync(join(out, 'masks')).length, summary.frames);
   assert.is((await frameCount(join(out, 'overlay.mp4'))).frames, summary.frames);
+});
+
+test('a backend failure while the last frame\'s writes fail too: the run stops with the first error and still writes its summary', async () => {
+  const out = join(dir, 'backend-failure');
+  const image = renderPhantom(phantom, 0).image;
+  async function* frames() {
+    for (let seq = 0; seq < 4; seq++) yield { seq, ptsMs: seq * 100, image };
+  }
+  const reader: VideoReader = {
+    info: { width: SIZE, height: SIZE, fps: 10 },
+    frames: frames(),
+    done: Promise.resolve({ ok: true, decodeErrors: 0, truncated: false }),
+    close: () => undefined,
+  };
+  const physics = createPhysicsExtractor({ stride: 8, loadSize: 64 });
+  let calls = 0;
+  const failing = { ...physics, extract: (...args: Parameters<typeof physics.extract>) => (++calls === 2 ? Promise.reject(new Error('the backend failed')) : physics.extract(...args)) };
+  // The masks folder is missing, so frame 0's mask cannot be written while frame 1 fails in the backend.
+  const outputs = { ...replayOutputs(out), masksDir: join(out, 'missing-masks') };
+  mkdirSync(out);
+  const summary = await replayVideo(reader, failing, { input: 'fake', outputs, bank: { window: 4, tau: 0.2, votes: 65, seed: 0, k: 'auto' }, opacity: 0.5 });
+  assert.is(summary.complete, false);
+  assert.is(summary.error, 'the backend failed');
+  assert.ok(existsSync(outputs.summary), 'the summary is written');
 });
 
 test('live sources and bad options are refused with the option named', async () => {

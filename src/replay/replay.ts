@@ -191,6 +191,9 @@ async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder:
   } catch (failure) {
     reader.close();
     result.error = errorMessage(failure);
+    // The previous frame's writes may still be in flight: they settle before the overlay is
+    // closed, and a failure of theirs is not left unhandled (it would end the process).
+    await writing.catch(() => undefined);
   }
   return result;
 }
