@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fetchModel, modelsDir, readManifest, weightsPath } from '../vit/models.js';
+import { megabytes } from '../vit/download.js';
 
 interface FetchModelOptions {
   url?: string;
@@ -38,12 +39,12 @@ export function listModels(dir: string): string {
   const rows = [['model', 'present', 'size', 'architecture', 'licence', 'source']];
   for (const [name, entry] of Object.entries(manifest.models)) {
     const path = weightsPath(name, dir);
-    const present = existsSync(path) ? `yes (${(statSync(path).size / 1e6).toFixed(1)} MB)` : 'no';
+    const present = existsSync(path) ? `yes (${megabytes(statSync(path).size)})` : 'no';
     const { dim, depth, heads, patch } = entry.architecture;
     rows.push([
       name + (name === manifest.default ? ' (default)' : ''),
       present,
-      `${(entry.size / 1e6).toFixed(1)} MB`,
+      megabytes(entry.size),
       `dim ${dim}, ${depth} blocks, ${heads} heads, patch ${patch}`,
       entry.license,
       `${entry.repo}@${entry.revision}`,

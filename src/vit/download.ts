@@ -326,6 +326,7 @@ function bytesProgress(label: string, total: number): Progress {
   });
 }
 
-function megabytes(bytes: number): string {
+/** Bytes as decimal megabytes with one decimal: `86.7 MB`. */
+export function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
