@@ -81,6 +81,7 @@ test('bad inputs get errors that name the file', async () => {
     ['no-json', (dir) => unlink(join(dir, 'scan-1.json')), /scan-1\.json: missing/],
     ['no-saliency', (dir) => unlink(join(dir, 'scan-2.saliency.npy')), /scan-2\.saliency\.npy: missing or unreadable saliency map/],
     ['bad-shape', (dir) => writeNpy(join(dir, 'scan-0.descriptors.npy'), { shape: [5, 6, 16], data: new Float32Array(480) }), /scan-0\.descriptors\.npy: shape \[5,6,16\] does not match the grid 6×5/],
+    ['no-descriptor-values', (dir) => writeNpy(join(dir, 'scan-0.descriptors.npy'), { shape: [6, 5, 0], data: new Float32Array(0) }), /scan-0\.descriptors\.npy: shape \[6,5,0\] does not match the grid 6×5 .*D ≥ 1/],
     ['bad-saliency-shape', (dir) => writeNpy(join(dir, 'scan-0.saliency.npy'), { shape: [30], data: new Float32Array(30) }), /scan-0\.saliency\.npy: shape \[30\] does not match the grid 6×5/],
     ['other-dim', (dir) => writeNpy(join(dir, 'scan-2.descriptors.npy'), { shape: [6, 5, 8], data: new Float32Array(240) }), /scan-2\.descriptors\.npy: descriptor length 8 differs from .*scan-0\.descriptors\.npy \(16\)/],
     ['bad-json', (dir) => writeFile(join(dir, 'scan-0.json'), '{"grid": [6]}'), /scan-0\.json: grid must be \[rows, cols\]/],

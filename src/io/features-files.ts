@@ -101,8 +101,8 @@ export async function readFeaturesFiles(dir: string, name: string): Promise<Name
   const meta = await readMeta(paths.meta);
   const [rows, cols] = meta.grid;
   const descriptors = await readNpy(paths.descriptors);
-  if (descriptors.shape.length !== 3 || descriptors.shape[0] !== rows || descriptors.shape[1] !== cols) {
-    throw new UserError(`${paths.descriptors}: shape [${descriptors.shape}] does not match the grid ${rows}×${cols} in ${paths.meta} (expected [${rows}, ${cols}, D])`);
+  if (descriptors.shape.length !== 3 || descriptors.shape[0] !== rows || descriptors.shape[1] !== cols || !(descriptors.shape[2] >= 1)) {
+    throw new UserError(`${paths.descriptors}: shape [${descriptors.shape}] does not match the grid ${rows}×${cols} in ${paths.meta} (expected [${rows}, ${cols}, D], D ≥ 1)`);
   }
   const saliency = await readNpy(paths.saliency).catch((error) => {
     throw new UserError(`${paths.saliency}: missing or unreadable saliency map (${(error as Error).message})`);
