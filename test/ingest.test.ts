@@ -233,6 +233,15 @@ test('a capture device that does not exist, or an unknown input format, is refus
   assert.match(format.message, /nosuchformat:device0: cannot open the capture device \(Input format nosuchformat is not available\)/);
 });
 
+test('start() may be called once, also when the second call comes before the first has opened the source', async () => {
+  const source = new FrameSource(parseSource(lossless, {}));
+  const first = source.start();
+  const second = await rejection(source.start());
+  assert.match(second.message, 'start() may be called once');
+  await first;
+  await source.stop();
+});
+
 test('stop() ends the source and its ffmpeg process is gone', async () => {
   const source = new FrameSource(parseSource(lossless, { loop: true, realtime: true }));
   const states: SourceState[] = [];

@@ -84,6 +84,7 @@ export class FrameSource extends EventEmitter {
   private delayMs: number;
   private stallTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
+  private started = false;
   private stopping = false;
   private finished = false;
   private starting?: { resolve: (info: SourceInfo) => void; reject: (error: Error) => void };
@@ -124,7 +125,9 @@ export class FrameSource extends EventEmitter {
    * not a video, or delivers nothing.
    */
   async start(): Promise<SourceInfo> {
-    if (this.starting || this.run || this.finished) throw new Error(`${this.name}: start() may be called once`);
+    // Set before the first await: a second call in the meantime would start a second ffmpeg.
+    if (this.started || this.finished) throw new Error(`${this.name}: start() may be called once`);
+    this.started = true;
     await checkSourceExists(this.spec).catch((error: Error) => {
       // A missing file or device is this source's final state, not "starting" for ever.
       this.finish('error', error.message);
