@@ -14,8 +14,6 @@ const SCHEMA = {
             irVersion: { type: 'int64', id: 1 },
             opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
             producerName: { type: 'string', id: 2 },
-            producerVersion: { type: 'string', id: 3 },
-            docString: { type: 'string', id: 6 },
             graph: { type: 'GraphProto', id: 7 },
           },
         },
@@ -50,7 +48,6 @@ const SCHEMA = {
             type: { type: 'int32', id: 20 },
             f: { type: 'float', id: 2 },
             i: { type: 'int64', id: 3 },
-            floats: { rule: 'repeated', type: 'float', id: 7 },
             ints: { rule: 'repeated', type: 'int64', id: 8 },
           },
         },
@@ -83,7 +80,6 @@ const SCHEMA = {
         TensorShapeDimension: {
           fields: {
             dimValue: { type: 'int64', id: 1 },
-            dimParam: { type: 'string', id: 2 },
           },
         },
       },
@@ -95,7 +91,7 @@ const SCHEMA = {
 export const DataType = { FLOAT: 1, INT64: 7 } as const;
 
 /** onnx.AttributeProto.AttributeType values used here. */
-export const AttributeType = { FLOAT: 1, INT: 2, FLOATS: 6, INTS: 7 } as const;
+export const AttributeType = { FLOAT: 1, INT: 2, INTS: 7 } as const;
 
 /** IR version 8 goes with opset 17 (onnx/docs/Versioning.md). */
 export const IR_VERSION = 8;
