@@ -48,11 +48,11 @@ export class GraphBuilder {
     const known = this.weights.get(name);
     if (known === data) return name;
     if (known) throw new Error(`initializer ${name} added twice with different data`);
-    this.weights.set(name, data);
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length) {
       throw new Error(`initializer ${name}: dims [${dims}] need ${count} values, got ${data.length}`);
     }
+    this.weights.set(name, data);
     this.initializers.push({
       name,
       dims,
