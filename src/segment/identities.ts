@@ -12,9 +12,9 @@ export function matchIdentities(
   dim: number,
 ): Int32Array /* [freshK] new index of each fresh centroid, a permutation of 0…freshK−1 */ {
   const pairs: Array<{ fresh: number; old: number; distance: number }> = [];
+  const kept = Math.min(oldK, freshK); // old indices a fresh centroid can take: the result is a permutation of 0…freshK−1
   for (let f = 0; f < freshK; f++) {
-    for (let o = 0; o < oldK; o++) {
-      if (o >= freshK) continue;
+    for (let o = 0; o < kept; o++) {
       let distance = 0;
       for (let j = 0; j < dim; j++) {
         const d = fresh[f * dim + j] - old[o * dim + j];
