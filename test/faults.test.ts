@@ -8,7 +8,7 @@ import type { Health } from '../src/server/health.js';
 import { encodeSafetensors, parseSafetensors, type TensorToWrite } from '../src/vit/safetensors.js';
 import { seededRandom } from '../src/util/random.js';
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
-import { record, get, startPhantomServer, wsUrl, type Received } from './helpers/service.js';
+import { record, get, startPhantomServer, upgradeOutcome, wsUrl, type Received } from './helpers/service.js';
 import { freePort, pidAlive, startFfmpeg, stopProcess, tempDir, waitFor } from './helpers/videos.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
 import { childPids, isRunning, processName, runBonestream, servedUrl, serveOn, sleep } from './helpers/live.js';
@@ -264,6 +264,17 @@ test('while the inference worker is down after a crash: /healthz and clients rep
     await client.close();
     await server.close();
   }
+});
+
+test('close() right after the inference worker crashed still shuts everything down', async () => {
+  const server = await startPhantomServer();
+  const client = record(wsUrl(server));
+  await client.until((r) => masks(r).length >= 1, 20_000, 'a first mask');
+  const closedByServer = new Promise<number>((done) => client.ws.once('close', (code) => done(code)));
+  void server.inference.fault('throw');
+  await server.close();
+  assert.is(await closedByServer, 1001, 'the client got its close frame');
+  assert.is((await upgradeOutcome(wsUrl(server))).opened, false, 'nothing listens any more');
 });
 
 test('serve --backend dino with a corrupt or wrong-shaped weight file: refused at start, naming the tensor', async () => {

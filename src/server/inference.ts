@@ -1,4 +1,4 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { BackendRequest } from '../backend.js';
 import type { BankOptions } from '../segment/bank.js';
@@ -113,7 +113,8 @@ export class Inference extends EventEmitter {
     const worker = this.worker;
     this.worker = undefined;
     if (!worker) return;
-    const exited = once(worker, 'exit');
+    // Not events.once: that rejects on an 'error' (a frame failing just now), and the worker is gone either way.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     worker.postMessage({ type: 'stop' } satisfies ToWorker);
     const timer = setTimeout(() => void worker.terminate(), graceMs);
     await exited;
