@@ -6,12 +6,12 @@ import { DamageLog, StreamLogParser, failureReason } from './ffmpeg-log.js';
 import { checkCrop, describeSource, type SourceSpec } from './spec.js';
 import { errorMessage } from '../util/errors.js';
 
-/** What one ffmpeg run delivers: gray frames of this size at this rate. */
-export interface DecodedInfo {
+/** What one ffmpeg run delivers: gray frames of this size (after --crop) at this rate. */
+export interface SourceInfo {
   width: number;
   height: number;
   fps: number;
-  /** Files: their duration; undefined for live streams. */
+  /** Files: the input's duration, for progress; undefined for live streams. */
   durationMs?: number;
 }
 
@@ -48,7 +48,7 @@ export interface DecoderOptions {
 export interface DecoderRun {
   readonly frames: Transform;
   /** Resolves once ffmpeg is about to write frames; rejects (with the reason) if it never gets there. */
-  readonly info: Promise<DecodedInfo>;
+  readonly info: Promise<SourceInfo>;
   /** Resolves when the process has exited and every frame it wrote has left `frames`. */
   readonly done: Promise<DecoderExit>;
   readonly pid: number | undefined;
@@ -70,14 +70,14 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
   let killRequested = false;
   let fatal: string | undefined;
 
-  let resolveInfo!: (info: DecodedInfo) => void;
+  let resolveInfo!: (info: SourceInfo) => void;
   let rejectInfo!: (error: Error) => void;
-  const info = new Promise<DecodedInfo>((resolve, reject) => {
+  const info = new Promise<SourceInfo>((resolve, reject) => {
     resolveInfo = resolve;
     rejectInfo = reject;
   });
   info.catch(() => undefined); // the failure also reaches `done`; callers that never ask must not crash
-  let known: DecodedInfo | undefined;
+  let known: SourceInfo | undefined;
 
   const frames = createSplitter(info);
 
@@ -199,7 +199,7 @@ function outputOptions(spec: SourceSpec): string[] {
  * Cuts ffmpeg's byte stream into whole frames. The readable side holds one frame at most
  * (highWaterMark 1), so a reader that falls behind stops ffmpeg rather than filling memory.
  */
-function createSplitter(info: Promise<DecodedInfo>): Transform {
+function createSplitter(info: Promise<SourceInfo>): Transform {
   let frameBytes = 0;
   let current: Uint8Array | undefined;
   let filled = 0;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { startDecoder, type DecodedInfo, type DecoderExit, type DecoderRun } from './decoder.js';
+import { startDecoder, type DecoderExit, type DecoderRun, type SourceInfo } from './decoder.js';
 import { describeSource, isRestartable, type SourceSpec } from './spec.js';
 import { checkSourceExists, corruptVideo, isDamaged, openFailure } from './open-errors.js';
 import { UserError, errorMessage } from '../util/errors.js';
@@ -7,6 +7,7 @@ import { log } from '../util/log.js';
 import type { GrayImage } from '../types.js';
 
 export { parseSource, type SourceKind, type Crop, type SourceSpec, type SourceArgOptions } from './spec.js';
+export type { SourceInfo } from './decoder.js';
 
 export type SourceState = 'starting' | 'running' | 'stalled' | 'restarting' | 'ended' | 'error';
 
@@ -16,15 +17,6 @@ export interface Frame {
   /** Presentation time on the source's clock (frame index ÷ fps), increasing across restarts. */
   ptsMs: number;
   image: GrayImage;
-}
-
-export interface SourceInfo {
-  /** Size of the frames delivered (after --crop). */
-  width: number;
-  height: number;
-  fps: number;
-  /** Files: the input's duration, for progress; undefined for live streams. */
-  durationMs?: number;
 }
 
 export interface FrameSourceOptions {
@@ -74,7 +66,7 @@ export class FrameSource extends EventEmitter {
   private currentState: SourceState = 'starting';
   private currentInfo?: SourceInfo;
   private run?: DecoderRun;
-  private runInfo?: DecodedInfo;
+  private runInfo?: SourceInfo;
   private runFrames = 0;
   private runFirstFrameAt?: number;
   private stallReason?: string;
@@ -178,13 +170,12 @@ export class FrameSource extends EventEmitter {
     void run.done.then((exit) => this.run === run && this.onExit(exit));
   }
 
-  private onInfo(info: DecodedInfo): void {
+  private onInfo(info: SourceInfo): void {
     this.runInfo = info;
-    const next: SourceInfo = { width: info.width, height: info.height, fps: info.fps, durationMs: info.durationMs };
     const previous = this.currentInfo;
-    if (previous && previous.width === next.width && previous.height === next.height && previous.fps === next.fps) return;
-    this.currentInfo = next;
-    this.emit('info', next);
+    if (previous && previous.width === info.width && previous.height === info.height && previous.fps === info.fps) return;
+    this.currentInfo = info;
+    this.emit('info', info);
   }
 
   private onFrame(run: DecoderRun, data: Uint8Array): void {

@@ -1,7 +1,7 @@
-import { startDecoder, type DecoderExit } from './decoder.js';
+import { startDecoder, type DecoderExit, type SourceInfo } from './decoder.js';
 import { checkSourceExists, openFailure } from './open-errors.js';
 import type { SourceSpec } from './spec.js';
-import type { Frame, SourceInfo } from './source.js';
+import type { Frame } from './source.js';
 
 /**
  * Every frame of a recorded video, one at a time, for offline work. Unlike FrameSource
@@ -24,13 +24,12 @@ export interface VideoReader {
 export async function openVideo(spec: SourceSpec, stdin?: NodeJS.ReadableStream): Promise<VideoReader> {
   await checkSourceExists(spec);
   const run = startDecoder(spec, { stdin });
-  let decoded;
+  let info: SourceInfo;
   try {
-    decoded = await run.info;
+    info = await run.info;
   } catch {
     throw openFailure(spec, await run.done);
   }
-  const info: SourceInfo = { width: decoded.width, height: decoded.height, fps: decoded.fps, durationMs: decoded.durationMs };
   async function* frames(): AsyncGenerator<Frame> {
     let seq = 0;
     for await (const data of run.frames as AsyncIterable<Uint8Array>) {
