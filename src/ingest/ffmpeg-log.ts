@@ -74,8 +74,9 @@ export class DamageLog {
     this.truncated ||= PARTIAL_FILE.test(line);
     if (!DECODE_ERROR.test(line)) return undefined;
     this.errors += 1;
-    const reason = failureReason([line]).replace(PACKET_ERROR, '');
-    const packet = PACKET_ERROR.test(line.trim());
+    const message = withoutContext(line);
+    const reason = message.replace(PACKET_ERROR, '');
+    const packet = PACKET_ERROR.test(message);
     if (!this.first || (packet && !this.packetLevel)) this.first = reason;
     this.packetLevel ||= packet;
     return reason;
@@ -94,11 +95,14 @@ const AFTERMATH = /^(Conversion failed|Error while|Error marking filters|Exiting
  * one, else the last line that names a failure.
  */
 export function failureReason(lines: readonly string[], input?: string): string {
-  const meaningful = lines
-    .map((line) => line.trim().replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, ''))
-    .filter((line) => line && !line.startsWith('frame='));
+  const meaningful = lines.map(withoutContext).filter((line) => line && !line.startsWith('frame='));
   const newestFirst = meaningful.reverse();
   const verdict = input ? newestFirst.find((line) => line.startsWith(`${input}: `)) : undefined;
   if (verdict) return verdict.slice(input!.length + 2);
   return newestFirst.find((line) => FAILURE.test(line) && !AFTERMATH.test(line)) ?? newestFirst[0] ?? 'ffmpeg gave no reason';
+}
+
+/** A stderr line without ffmpeg's `[h264 @ 0x55d…]` prefix that names the component speaking. */
+function withoutContext(line: string): string {
+  return line.trim().replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, '');
 }
