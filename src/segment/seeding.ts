@@ -2,16 +2,16 @@ import type { Random } from '../util/random.js';
 import { pointNorms, squaredNorms, type Points } from './points.js';
 import { dotsWithCentres } from './distances.js';
 
+/** 2 + ⌊ln 14⌋ = 4: scikit-learn's number of candidates for the largest k the elbow rule tries. */
+const CANDIDATES = 2 + Math.floor(Math.log(14));
+
 /**
  * Greedy k-means++ seeding (Arthur & Vassilvitskii 2007; greedy variant as in scikit-learn
  * and ml-kmeans): each new centre is, of a few candidates drawn ∝ D², the one that lowers the
  * potential most. The seeding of k centres is the first k of the seeding of k + 1 (the number
- * of candidates is fixed at 2 + ln 14 = 4 rather than 2 + ln k), so the elbow rule, which
+ * of candidates is fixed at 2 + ⌊ln 14⌋ = 4 rather than 2 + ⌊ln k⌋), so the elbow rule, which
  * tries k = 1, 2, …, extends one seeding instead of starting over for every k.
  */
-/** 2 + ln 14: scikit-learn's number of candidates for the largest k the elbow rule tries. */
-const CANDIDATES = 2 + Math.floor(Math.log(14));
-
 export class KMeansPlusPlus {
   private readonly centres: Float32Array[] = []; // rows of dim
   private closest: Float64Array; // [n] squared distance to the nearest centre so far
