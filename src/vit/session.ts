@@ -60,7 +60,7 @@ export function vitWeights(path: string): Promise<VitWeights> {
 
 /** Distinct graphs kept alive; a service sees one frame size, analysis a handful. */
 const MAX_CACHED = 4;
-const cache = new Map<string, Promise<VitSession>>();
+const cache = new Map<string, Promise<CachedSession>>();
 
 function cacheKey(weights: VitWeights, request: GraphRequest): string {
   const facets = request.facets.map((f) => `${f.facet}${f.layer}`).sort().join(',');
@@ -81,7 +81,7 @@ export function vitSession(weights: VitWeights, request: GraphRequest): Promise<
   while (cache.size > MAX_CACHED) {
     const [oldest, evicted] = cache.entries().next().value!;
     cache.delete(oldest);
-    void evicted.then((s) => (s as CachedSession).release(), () => undefined);
+    void release(evicted);
   }
   return session;
 }
@@ -90,11 +90,16 @@ export function vitSession(weights: VitWeights, request: GraphRequest): Promise<
 export async function releaseSessions(weightsPath?: string): Promise<void> {
   const doomed = [...cache.entries()].filter(([key]) => !weightsPath || key.startsWith(`${weightsPath}|`));
   for (const [key] of doomed) cache.delete(key);
-  await Promise.all(doomed.map(([, s]) => s.then((x) => (x as CachedSession).release(), () => undefined)));
+  await Promise.all(doomed.map(([, session]) => release(session)));
 }
 
 interface CachedSession extends VitSession {
   release(): Promise<void>;
+}
+
+/** Frees a cached session's native memory; one that failed to open has nothing to free. */
+function release(session: Promise<CachedSession>): Promise<void> {
+  return session.then((s) => s.release(), () => undefined);
 }
 
 async function createSession(weights: VitWeights, request: GraphRequest): Promise<CachedSession> {
