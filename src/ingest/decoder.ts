@@ -2,7 +2,7 @@ import ffmpeg from 'fluent-ffmpeg';
 import type { ChildProcess } from 'node:child_process';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { ffmpegPath } from './ffmpeg-path.js';
-import { DamageLog, StreamLogParser, failureReason } from './ffmpeg-log.js';
+import { DamageLog, StderrTail, StreamLogParser, failureReason } from './ffmpeg-log.js';
 import { checkCrop, describeSource, type SourceSpec } from './spec.js';
 import { errorMessage } from '../util/errors.js';
 
@@ -59,12 +59,11 @@ export interface DecoderRun {
 const MAX_FRAME_PIXELS = 16384 * 16384;
 /** Fallback when ffmpeg prints no rate (some raw streams); the common video rate. */
 const DEFAULT_FPS = 25;
-const STDERR_LINES = 40;
 
 export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): DecoderRun {
   const name = describeSource(spec);
   const parser = new StreamLogParser();
-  const stderrTail: string[] = [];
+  const stderr = new StderrTail();
   const damage = new DamageLog();
   let child: ChildProcess | undefined;
   let killRequested = false;
@@ -102,8 +101,7 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
     process.on('exit', killOnExit);
   });
   command.on('stderr', (line: string) => {
-    stderrTail.push(line);
-    if (stderrTail.length > STDERR_LINES) stderrTail.shift();
+    stderr.push(line);
     parser.push(line);
     const damaged = damage.push(line);
     if (damaged) options.onDecodeError?.(damaged);
@@ -137,7 +135,7 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
       const ok = !error && !signal;
       const reason = ok
         ? undefined
-        : fatal ?? (signal ? `ffmpeg was killed (${signal})` : child ? failureReason(stderrTail, spec.input) : errorMessage(error));
+        : fatal ?? (signal ? `ffmpeg was killed (${signal})` : child ? failureReason(stderr.lines, spec.input) : errorMessage(error));
       if (!known) {
         rejectInfo(new Error(reason ?? 'ffmpeg wrote no video frames'));
         // Without a frame size nothing was split; let the stream end even though nobody reads it.

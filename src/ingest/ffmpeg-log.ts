@@ -83,6 +83,18 @@ export class DamageLog {
   }
 }
 
+const TAIL_LINES = 40;
+
+/** The last lines ffmpeg printed on stderr, where the reason for a failure is. */
+export class StderrTail {
+  readonly lines: string[] = [];
+
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > TAIL_LINES) this.lines.shift();
+  }
+}
+
 /** Words ffmpeg uses in the line that says why it gave up. */
 const FAILURE = /error|invalid|no such|not found|matches no streams|could not|cannot|can't|failed|refused|denied|unable|does not contain|unknown|timed out|not supported/i;
 

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
 import { ffmpegPath } from '../ingest/ffmpeg-path.js';
-import { failureReason } from '../ingest/ffmpeg-log.js';
+import { StderrTail, failureReason } from '../ingest/ffmpeg-log.js';
 import type { GrayImage } from '../types.js';
 
 /** The tint of bone in the overlay video: an amber that reads well on gray B-mode speckle. */
@@ -43,7 +43,7 @@ export function tintOverlay(frame: GrayImage, mask: GrayImage, opacity: number, 
  */
 export class OverlayEncoder {
   private readonly input = new PassThrough({ highWaterMark: 1 });
-  private readonly stderr: string[] = [];
+  private readonly stderr = new StderrTail();
   private readonly finished: Promise<Error | undefined>;
   /** Aborted, with the reason, once ffmpeg has exited: a write waiting for it to take more input gives up. */
   private readonly exited = new AbortController();
@@ -60,13 +60,10 @@ export class OverlayEncoder {
       .outputOptions(['-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-pix_fmt', 'yuv420p', '-preset', 'veryfast', '-crf', '20', '-movflags', '+faststart'])
       .format('mp4')
       .output(this.partPath);
-    command.on('stderr', (line: string) => {
-      this.stderr.push(line);
-      if (this.stderr.length > 40) this.stderr.shift();
-    });
+    command.on('stderr', (line: string) => this.stderr.push(line));
     this.finished = new Promise((resolve) => {
       command.on('end', () => resolve(undefined));
-      command.on('error', (error: Error) => resolve(new Error(`${path}: the overlay video could not be encoded (${this.stderr.length ? failureReason(this.stderr) : error.message})`)));
+      command.on('error', (error: Error) => resolve(new Error(`${path}: the overlay video could not be encoded (${this.stderr.lines.length ? failureReason(this.stderr.lines) : error.message})`)));
     });
     void this.finished.then((error) => this.exited.abort(error ?? new Error(`${path}: the encoder stopped early`)));
     command.run();
