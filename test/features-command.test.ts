@@ -3,30 +3,13 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { main } from '../src/cli.js';
 import { readNpy } from '../src/io/npy.js';
 import { writeGrayPng } from '../src/io/image.js';
 import { REPO_ROOT } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
 
 const MODEL = resolve(REPO_ROOT, 'fixtures/golden/tiny-a.safetensors');
 let dir = '';
-
-/** Runs the CLI capturing stderr; restores process.exitCode. */
-async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  const write = process.stderr.write.bind(process.stderr);
-  let stderr = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'bonestream', ...args]);
-    return { code, stderr };
-  } finally {
-    process.stderr.write = write;
-    process.exitCode = undefined;
-  }
-}
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bonestream-features-'));
@@ -39,7 +22,7 @@ test.after(() => rm(dir, { recursive: true, force: true }));
 
 test('writes NAME.descriptors.npy, NAME.saliency.npy and NAME.json; a bad input is named and fails the run', async () => {
   const out = join(dir, 'out');
-  const { code, stderr } = await run([
+  const { code, stderr } = await runCli([
     'features', join(dir, 'broken.png'), join(dir, 'scan.png'), join(dir, 'absent.png'),
     '--backend', 'dino', '--model', MODEL, '--load-size', '64', '--stride', '4', '--layer', '1', '--out', out,
   ]);
@@ -69,14 +52,14 @@ test('writes NAME.descriptors.npy, NAME.saliency.npy and NAME.json; a bad input 
 
 test('two inputs with one NAME: the second is refused instead of overwriting the first', async () => {
   const out = join(dir, 'out2');
-  const { code, stderr } = await run(['features', join(dir, 'scan.png'), join(dir, '.', 'scan.png'), '--backend', 'dino', '--model', MODEL, '--load-size', '32', '--layer', '2', '--out', out]);
+  const { code, stderr } = await runCli(['features', join(dir, 'scan.png'), join(dir, '.', 'scan.png'), '--backend', 'dino', '--model', MODEL, '--load-size', '32', '--layer', '2', '--out', out]);
   assert.is(code, 1);
   assert.match(stderr, /output name scan is taken/);
 });
 
 test('--backend physics goes through the same command and says so in NAME.json', async () => {
   const out = join(dir, 'physics');
-  const { code } = await run(['features', join(dir, 'scan.png'), '--backend', 'physics', '--load-size', '64', '--out', out]);
+  const { code } = await runCli(['features', join(dir, 'scan.png'), '--backend', 'physics', '--load-size', '64', '--out', out]);
   assert.is(code, 0);
   const meta = JSON.parse(await readFile(join(out, 'scan.json'), 'utf8'));
   assert.is(meta.backend, 'physics');
@@ -86,13 +69,13 @@ test('--backend physics goes through the same command and says so in NAME.json',
 });
 
 test('an --out that cannot be a directory is refused before any work', async () => {
-  const { code, stderr } = await run(['features', join(dir, 'scan.png'), '--backend', 'dino', '--model', MODEL, '--layer', '2', '--out', join(dir, 'broken.png', 'x')]);
+  const { code, stderr } = await runCli(['features', join(dir, 'scan.png'), '--backend', 'dino', '--model', MODEL, '--layer', '2', '--out', join(dir, 'broken.png', 'x')]);
   assert.is(code, 1);
   assert.match(stderr, /--out .*broken\.png\/x: cannot create the output directory/);
 });
 
 test('a layer the model does not have is a clear error', async () => {
-  const { code, stderr } = await run(['features', join(dir, 'scan.png'), '--backend', 'dino', '--model', MODEL, '--out', join(dir, 'out3')]);
+  const { code, stderr } = await runCli(['features', join(dir, 'scan.png'), '--backend', 'dino', '--model', MODEL, '--out', join(dir, 'out3')]);
   assert.is(code, 1);
   assert.match(stderr, /--layer must be in 0\.\.2 .*got 11/);
 });
