@@ -252,6 +252,11 @@ test('while the inference worker is down after a crash: /healthz and clients rep
     assert.is(body.status, 'degraded');
     assert.is(body.source.state, 'running');
     assert.match(await metricsText(server), /^bonestream_backend_state\{state="restarting",backend="physics"\} 1$/m);
+    // Frames that arrive while no worker takes them are counted as they are skipped, not when masks resume.
+    await waitFor('frames skipped while the worker is down', () => server.health().framesNotSegmented > body.framesNotSegmented, 5000);
+    const skipped = server.health().framesNotSegmented;
+    const skippedMetric = Number(/^bonestream_frames_not_segmented_total (\S+)$/m.exec(await metricsText(server))?.[1]);
+    assert.ok(skippedMetric >= skipped, `frames_not_segmented_total ${skippedMetric} while /healthz said ${skipped}`);
 
     await client.until(() => statuses(client.received).slice(seen).some((s) => s.backend.state === 'running'), 20_000, 'status: running again');
     const framesWhileDown = frames(client.received).length - framesAtCrash;

@@ -71,7 +71,7 @@ test('control: every malformed message is refused with a reason naming the field
 test('mailbox keeps only the newest item and counts the replaced ones', () => {
   const box = new Mailbox<number>();
   assert.is(box.take(), undefined);
-  for (let i = 0; i < 5; i++) box.put(i);
+  assert.equal(Array.from({ length: 5 }, (_, i) => box.put(i)), [false, true, true, true, true], 'put says when it replaced an item');
   assert.ok(box.waiting);
   assert.is(box.take(), 4);
   assert.is(box.take(), undefined);

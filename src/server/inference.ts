@@ -72,10 +72,11 @@ export class Inference extends EventEmitter {
     });
   }
 
-  /** Offers a frame; it replaces any frame still waiting (never a queue). */
-  submit(frame: InferenceFrame): void {
-    this.mailbox.put(frame);
+  /** Offers a frame; it replaces any frame still waiting (never a queue). True when it did replace one. */
+  submit(frame: InferenceFrame): boolean {
+    const replaced = this.mailbox.put(frame);
     this.pump();
+    return replaced;
   }
 
   /** Frames that were replaced in the mailbox before the worker could take them. */

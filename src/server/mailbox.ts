@@ -7,9 +7,12 @@ export class Mailbox<T> {
   private item: T | undefined;
   replaced = 0;
 
-  put(item: T): void {
-    if (this.item !== undefined) this.replaced++;
+  /** True when `item` replaced one that was still waiting (that one will never be taken). */
+  put(item: T): boolean {
+    const replacing = this.item !== undefined;
+    if (replacing) this.replaced++;
     this.item = item;
+    return replacing;
   }
 
   take(): T | undefined {

@@ -33,7 +33,6 @@ export class Relay {
   private maskChain = Promise.resolve();
   private framesIn = 0;
   private masksOut = 0;
-  private skippedReported = 0;
   private lastMaskAt?: number;
 
   constructor(
@@ -47,7 +46,9 @@ export class Relay {
     this.metrics.framesIn.inc();
     this.framesIn++;
     this.fpsIn.mark();
-    this.inference.submit({ seq: frame.seq, ptsMs: frame.ptsMs, image: frame.image, arrivedAt: performance.now() });
+    if (this.inference.submit({ seq: frame.seq, ptsMs: frame.ptsMs, image: frame.image, arrivedAt: performance.now() })) {
+      this.metrics.framesSkipped.inc();
+    }
     this.jpegMailbox.put(frame);
     void this.pumpJpeg();
   }
@@ -89,8 +90,6 @@ export class Relay {
       const latencyMs = performance.now() - result.arrivedAt;
       this.metrics.masksOut.inc();
       this.metrics.maskLatency.observe(latencyMs / 1000);
-      this.metrics.framesSkipped.inc(this.inference.framesSkipped - this.skippedReported);
-      this.skippedReported = this.inference.framesSkipped;
       this.masksOut++;
       this.masksPerSecond.mark();
       this.lastMaskAt = performance.now();
