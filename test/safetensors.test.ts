@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeSafetensors, parseSafetensors, readSafetensors, halfToFloat } from '../src/vit/safetensors.js';
-import { UserError } from '../src/util/errors.js';
-import { userErrorMessage } from './helpers/user-error.js';
+import { thrownUserErrorMessage, userErrorMessage } from './helpers/user-error.js';
 
 /** Raw safetensors bytes from a header object and a data section, for malformed files. */
 function rawFile(header: unknown, data: Buffer, headerText = JSON.stringify(header)): Buffer {
@@ -12,13 +11,7 @@ function rawFile(header: unknown, data: Buffer, headerText = JSON.stringify(head
 }
 
 function refusal(bytes: Buffer, file = 'bad.safetensors'): string {
-  try {
-    parseSafetensors(bytes, file).read('w');
-  } catch (error) {
-    assert.instance(error, UserError);
-    return (error as Error).message;
-  }
-  return assert.unreachable('expected a refusal') as never;
+  return thrownUserErrorMessage(() => parseSafetensors(bytes, file).read('w'));
 }
 
 const f32 = (values: number[]) => Buffer.from(Float32Array.from(values).buffer);

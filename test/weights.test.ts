@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSafetensors, parseSafetensors, type TensorToWrite } from '../src/vit/safetensors.js';
 import { loadVitWeights, vitWeightsFrom, expectedShapes } from '../src/vit/weights.js';
-import { UserError } from '../src/util/errors.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
-import { userErrorMessage } from './helpers/user-error.js';
+import { thrownUserErrorMessage, userErrorMessage } from './helpers/user-error.js';
 
 const SPEC = { dim: 32, depth: 3, heads: 4, mlpDim: 64, patchSize: 8, posGrid: 4, seed: 7 };
 
@@ -18,13 +17,7 @@ function tensorsOf(bytes: Buffer): Record<string, TensorToWrite> {
 }
 
 function refusal(bytes: Buffer, file: string): string {
-  try {
-    vitWeightsFrom(parseSafetensors(bytes, file));
-  } catch (error) {
-    assert.instance(error, UserError);
-    return (error as Error).message;
-  }
-  return assert.unreachable('expected a refusal') as never;
+  return thrownUserErrorMessage(() => vitWeightsFrom(parseSafetensors(bytes, file)));
 }
 
 test('infers the architecture of a tiny ViT from its shapes and metadata', () => {

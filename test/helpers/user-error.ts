@@ -6,8 +6,22 @@ export async function userErrorMessage(promise: Promise<unknown>): Promise<strin
   try {
     await promise;
   } catch (error) {
-    assert.instance(error, UserError);
-    return (error as Error).message;
+    return messageOf(error);
   }
   return assert.unreachable('expected a UserError') as never;
+}
+
+/** Calls `run`, which must throw a UserError, and returns its message. */
+export function thrownUserErrorMessage(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    return messageOf(error);
+  }
+  return assert.unreachable('expected a UserError') as never;
+}
+
+function messageOf(error: unknown): string {
+  assert.instance(error, UserError);
+  return (error as Error).message;
 }
