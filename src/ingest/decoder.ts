@@ -106,26 +106,23 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
     const damaged = damage.push(line);
     if (damaged) options.onDecodeError?.(damaged);
     const { input, output, durationMs } = parser.log;
-    if (input && spec.crop && !fatal) {
+    // The crop and the frame size are checked while ffmpeg opens the input, not on every later line.
+    if (!input || known || fatal) return;
+    if (spec.crop) {
       try {
         checkCrop(spec.crop, input, name);
       } catch (error) {
         kill(errorMessage(error));
-      }
-    }
-    if (output && input && !known && !fatal) {
-      if (output.width * output.height > MAX_FRAME_PIXELS) {
-        kill(`${name}: frames of ${output.width}x${output.height} are too large`);
         return;
       }
-      known = {
-        width: output.width,
-        height: output.height,
-        fps: output.fps ?? input.fps ?? DEFAULT_FPS,
-        durationMs,
-      };
-      resolveInfo(known);
     }
+    if (!output) return;
+    if (output.width * output.height > MAX_FRAME_PIXELS) {
+      kill(`${name}: frames of ${output.width}x${output.height} are too large`);
+      return;
+    }
+    known = { width: output.width, height: output.height, fps: output.fps ?? input.fps ?? DEFAULT_FPS, durationMs };
+    resolveInfo(known);
   });
 
   const exited = new Promise<DecoderExit>((resolve) => {
