@@ -3,7 +3,7 @@ import { intInRange, numberInRange } from '../config.js';
 import { createProgress } from '../util/progress.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { phantomDefaults, PHANTOM_VIDEO, PHANTOM_VIDEO_FPS, PHANTOM_STILL_COUNT, type PhantomOptions } from '../../fixtures/phantom.js';
+import { phantomDefaults, PHANTOM_SIDE, PHANTOM_VIDEO, PHANTOM_VIDEO_FPS, PHANTOM_STILL_COUNT, type PhantomOptions } from '../../fixtures/phantom.js';
 import { writePhantomSet } from '../../fixtures/phantom/write.js';
 
 interface PhantomCommandOptions {
@@ -19,13 +19,14 @@ interface PhantomCommandOptions {
   crf: number;
 }
 
-/** `WxH`, both even (H.264 in yuv420p needs even sizes) and within 32..4096. */
+/** `WxH`, both even (H.264 in yuv420p needs even sizes) and sides the generator draws. */
 function parseSize(raw: string): { width: number; height: number } {
   const match = /^(\d+)x(\d+)$/.exec(raw.trim());
   const width = Number(match?.[1]);
   const height = Number(match?.[2]);
-  if (!match || width < 32 || height < 32 || width > 4096 || height > 4096 || width % 2 || height % 2) {
-    throw new InvalidArgumentError(`--size must be WxH with even numbers in 32..4096, e.g. 256x256 (got ${raw})`);
+  const valid = (side: number) => side >= PHANTOM_SIDE.min && side <= PHANTOM_SIDE.max && side % 2 === 0;
+  if (!match || !valid(width) || !valid(height)) {
+    throw new InvalidArgumentError(`--size must be WxH with even numbers in ${PHANTOM_SIDE.min}..${PHANTOM_SIDE.max}, e.g. 256x256 (got ${raw})`);
   }
   return { width, height };
 }
