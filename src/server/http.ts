@@ -70,21 +70,29 @@ export function upgradeHandler(
   return (request, socket, head) => {
     socket.on('error', () => socket.destroy());
     const url = parseUrl(request.url);
-    const refusal = (): [number, string, string] | undefined => {
-      if (!url || url.pathname !== '/stream') return [404, 'Not Found', 'path'];
-      const refused = gate(request, url, true);
-      if (refused) return [refused.status, refused.status === 401 ? 'Unauthorized' : 'Forbidden', refused.reason];
-      if (!room()) return [503, 'Service Unavailable', 'clients'];
-      return undefined;
+    const refusal = (): { status: number; reason: string } | undefined => {
+      if (!url || url.pathname !== '/stream') return { status: 404, reason: 'path' };
+      return gate(request, url, true) ?? (room() ? undefined : { status: 503, reason: 'clients' });
     };
     const refused = refusal();
     if (refused) {
-      metrics.rejected.inc({ reason: refused[2] });
-      socket.end(`HTTP/1.1 ${refused[0]} ${refused[1]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      metrics.rejected.inc({ reason: refused.reason });
+      endWithStatus(socket, refused.status);
       return;
     }
     wss.handleUpgrade(request, socket, head, admit);
   };
+}
+
+/** Requests Node's parser gave up on: 431 for oversized headers, 408 for one that never completed, else 400. */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  endWithStatus(socket, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400);
+}
+
+/** A bare status line on a raw socket, no body, and the connection closed. */
+function endWithStatus(socket: Duplex, status: number): void {
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 /** An HTTP or, with a certificate, HTTPS server; a certificate or key that TLS refuses is the user's to fix. */

@@ -8,7 +8,7 @@ import { log } from '../util/log.js';
 import { accessGate, checkBindPolicy } from './auth.js';
 import type { ControlMessage } from './control.js';
 import { overallStatus, type Health } from './health.js';
-import { createHttpServer, requestHandler, upgradeHandler } from './http.js';
+import { clientErrorHandler, createHttpServer, requestHandler, upgradeHandler } from './http.js';
 import { Hub, type HubLimits } from './hub.js';
 import { Inference } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -203,14 +203,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   httpServer.maxConnections = limits.maxConnections;
   httpServer.headersTimeout = limits.headersTimeoutMs;
   httpServer.requestTimeout = limits.headersTimeoutMs * 3;
-  httpServer.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    const status =
-      error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
-      : '400 Bad Request';
-    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    else socket.destroy();
-  });
+  httpServer.on('clientError', clientErrorHandler);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
   // Everyone who gets in holds the token when one is set, so everyone may send control.
