@@ -1,6 +1,7 @@
 import type { FloatImage } from './resize.js';
 import type { BoneMaps } from './bone-probability.js';
 import { AreaSums } from './filters.js';
+import { patchGrid } from '../vit/graph.js';
 
 /**
  * Per-patch descriptors and saliency of the physics backend on the ViT's patch grid.
@@ -50,14 +51,10 @@ export interface PatchFeatures {
   saliency: Float32Array; // [rows * cols], min–max normalized to [0, 1]
 }
 
-/** Patch grid of the ViT: 1 + (H − 8) // stride rows, likewise columns (ARCHITECTURE.md, step 2). */
-export function gridOf(width: number, height: number, stride: number): [rows: number, cols: number] {
-  return [1 + Math.floor((height - PATCH_SIZE) / stride), 1 + Math.floor((width - PATCH_SIZE) / stride)];
-}
-
 export function patchFeatures(image: FloatImage, maps: BoneMaps, stride: number): PatchFeatures {
   const { width: w, height: h } = image;
-  const [rows, cols] = gridOf(w, h, stride);
+  // The ViT's own grid, so both backends' patches cover the same pixels.
+  const [rows, cols] = patchGrid(h, w, PATCH_SIZE, stride);
   const n = rows * cols;
   const squares = new Float32Array(image.data.length);
   for (let i = 0; i < squares.length; i++) squares[i] = image.data[i] * image.data[i];
