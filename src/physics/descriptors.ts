@@ -44,6 +44,8 @@ const CUES: Cue[] = [
 /** Descriptor length: two components per cue. */
 export const DESCRIPTOR_DIM = 2 * CUES.length;
 
+const PROBABILITY_CUE = CUES.findIndex((cue) => cue.name === 'probability');
+
 export interface PatchFeatures {
   rows: number;
   cols: number;
@@ -66,7 +68,6 @@ export function patchFeatures(image: FloatImage, maps: BoneMaps, stride: number)
 
   const p = PATCH_SIZE;
   const cues = new Float32Array(n * CUES.length);
-  const patchProbability = new Float32Array(n);
   let maxProbability = 0;
   for (let r = 0; r < rows; r++) {
     const y = r * stride;
@@ -80,7 +81,6 @@ export function patchFeatures(image: FloatImage, maps: BoneMaps, stride: number)
       // is mostly something else, and on the image it is mostly something else too.
       const q = p / 4;
       const prob = probability.mean(x + q, y + q, x + p - q, y + p - q);
-      patchProbability[i] = prob;
       if (prob > maxProbability) maxProbability = prob;
       const values = [
         blurred.mean(x, y, x + p, y + p / 2),
@@ -93,7 +93,7 @@ export function patchFeatures(image: FloatImage, maps: BoneMaps, stride: number)
         blurred.mean(x, y + 2 * p, x + p, y + 4 * p, bright),
         blurred.mean(x, y + 4 * p, x + p, y + 8 * p, bright),
         shadow.mean(x + q, y + q, x + p - q, y + p - q),
-        0, // the probability cue, filled in once the image's maximum is known
+        prob, // made relative to the image's maximum below, once that is known
         (y + p / 2) / h,
       ];
       cues.set(values, i * CUES.length);
@@ -101,10 +101,10 @@ export function patchFeatures(image: FloatImage, maps: BoneMaps, stride: number)
   }
 
   const saliency = new Float32Array(n);
-  const probabilityCue = CUES.findIndex((cue) => cue.name === 'probability');
   for (let i = 0; i < n; i++) {
-    const relative = maxProbability > 0 ? patchProbability[i] / maxProbability : 0;
-    cues[i * CUES.length + probabilityCue] = relative;
+    const slot = i * CUES.length + PROBABILITY_CUE;
+    const relative = maxProbability > 0 ? cues[slot] / maxProbability : 0;
+    cues[slot] = relative;
     saliency[i] = relative;
   }
   minMax(saliency);
