@@ -94,13 +94,17 @@ function onHello(hello: HelloMessage): void {
     canvas.height = overlay.height = hello.source.height;
   }
   showBackend(hello.backend, hello.model, hello.backendState);
-  ui.sourceState.textContent = hello.source.state;
+  showSource(hello.source.state);
 }
 
 function showStatus(status: StatusMessage): void {
   showBackend(status.backend.name, status.backend.model, status.backend.state);
-  ui.sourceState.textContent = status.source.state + (status.source.detail ? ` (${status.source.detail})` : '');
-  ui.sourceState.className = status.source.state === 'running' ? '' : 'bad';
+  showSource(status.source.state, status.source.detail);
+}
+
+function showSource(state: string, detail?: string): void {
+  ui.sourceState.textContent = state + (detail ? ` (${detail})` : '');
+  ui.sourceState.className = state === 'running' ? '' : 'bad';
 }
 
 function showBackend(name: string, model: string, state: string): void {

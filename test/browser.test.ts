@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import type { Page } from 'puppeteer-core';
 import { findChromium, launchChromium } from '../scripts/chromium.js';
 import { startPhantomServer } from './helpers/service.js';
+import { serveOn } from './helpers/live.js';
 import { skipOrFail } from './helpers/env.js';
 
 /** Pixels of the canvas where the overlay colour dominates the gray video (overlay present). */
@@ -103,6 +104,24 @@ test('the client reconnects by itself when the server goes away and comes back',
   } finally {
     await close();
     await second?.close();
+  }
+});
+
+test('a source that is not running is flagged from the first message on (hello), not only after a status change', async () => {
+  const chromium = findChromium();
+  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+  const server = await serveOn('/nonexistent/bonestream-absent.mp4', {});
+  const { browser, close } = await launchChromium(chromium);
+  try {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'connected', { timeout: 10_000 });
+    await page.waitForFunction(() => document.getElementById('source-state')?.textContent !== 'connecting', { timeout: 5000 });
+    assert.match(await text(page, 'source-state'), /^error/);
+    assert.is(await page.$eval('#source-state', (element) => element.className), 'bad');
+  } finally {
+    await close();
+    await server.close();
   }
 });
 
