@@ -191,8 +191,9 @@ function outputOptions(spec: SourceSpec): string[] {
 }
 
 /**
- * Cuts ffmpeg's byte stream into whole frames. The readable side holds one frame at most
- * (highWaterMark 1), so a reader that falls behind stops ffmpeg rather than filling memory.
+ * Cuts ffmpeg's byte stream into whole frames. The readable side takes no further input once
+ * it holds a frame (highWaterMark 1), so the frames of one pipe read wait in it at most, and a
+ * reader that falls behind stops ffmpeg rather than filling memory.
  */
 function createSplitter(info: Promise<SourceInfo>): Transform {
   let frameBytes = 0;
