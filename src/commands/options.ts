@@ -6,17 +6,23 @@ import type { BackendRequest, BackendChoice } from '../backend.js';
 export type BackendOptions = Omit<BackendRequest, 'download'>;
 
 export function addBackendOptions(command: Command, defaultBackend: BackendChoice = 'auto'): Command {
-  return command
-    .addOption(
+  return addModelOptions(
+    command.addOption(
       new Option('--backend <name>', 'feature backend: dino (the paper\'s ViT), physics (embedded, no download), or auto (dino when its weights are present)')
         .choices(['auto', 'dino', 'physics'])
         .default(defaultBackend),
-    )
-    .option('--model <name|path>', 'DINO model from models/manifest.json, or a .safetensors file', DEFAULTS.model)
-    .option('--stride <n>', 'patch stride in pixels, 1..8 (8 = the paper\'s grid, 4 = the reference code\'s)', intInRange('--stride', 1, 8), DEFAULTS.stride)
-    .option('--load-size <px>', 'smaller image edge after resizing', intInRange('--load-size', 8, 4096), DEFAULTS.loadSize)
+    ),
+  )
     .option('--layer <n>', 'ViT block whose facet is the descriptor (0-based)', intInRange('--layer', 0, 23), DEFAULTS.layer)
     .option('--facet <name>', 'descriptor facet: key, query, value or token', facet, DEFAULTS.facet);
+}
+
+/** The DINO model and the input it sees: also what `viz`, which needs no backend choice, takes. */
+export function addModelOptions(command: Command): Command {
+  return command
+    .option('--model <name|path>', 'DINO model from models/manifest.json, or a .safetensors file', DEFAULTS.model)
+    .option('--stride <n>', 'patch stride in pixels, 1..8 (8 = the paper\'s grid, 4 = the reference code\'s)', intInRange('--stride', 1, 8), DEFAULTS.stride)
+    .option('--load-size <px>', 'smaller image edge after resizing', intInRange('--load-size', 8, 4096), DEFAULTS.loadSize);
 }
 
 export function backendRequest(options: BackendOptions, download = false): BackendRequest {

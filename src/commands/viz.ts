@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULTS, FACETS, facet, intInRange, numberInRange, type Facet } from '../config.js';
+import { addModelOptions } from './options.js';
 import { readGray } from '../io/image.js';
 import { locateWeights } from '../vit/models.js';
 import { vitWeights } from '../vit/session.js';
@@ -23,7 +24,7 @@ interface VizFlags {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('viz')
     .description(
       'the paper\'s pictures of one image (DINO weights needed): PCA of keys/queries/values/tokens of every block as RGB, ' +
@@ -31,10 +32,8 @@ export function register(program: Command): void {
     )
     .argument('<image>', 'input image (any format sharp reads)')
     .addOption(new Option('--facets <list>', `facets, comma-separated: ${FACETS.join(', ')}`).argParser(facetList).default([...FACETS], FACETS.join(',')))
-    .option('--layers <list>', 'blocks, 0-based: ranges and lists such as 0-11 or 3,7,11; "all" = every block of the model (0-11 for ViT-S/8)', layerList, 'all' as const)
-    .option('--model <name|path>', 'DINO model from models/manifest.json, or a .safetensors file', DEFAULTS.model)
-    .option('--stride <n>', 'patch stride in pixels, 1..8 (8 = the paper\'s grid, 4 = the reference code\'s)', intInRange('--stride', 1, 8), DEFAULTS.stride)
-    .option('--load-size <px>', 'smaller image edge after resizing', intInRange('--load-size', 8, 4096), DEFAULTS.loadSize)
+    .option('--layers <list>', 'blocks, 0-based: ranges and lists such as 0-11 or 3,7,11; "all" = every block of the model (0-11 for ViT-S/8)', layerList, 'all' as const);
+  addModelOptions(command)
     .option('--eps <x>', 'the robustness experiment\'s noise: I + ε·N(0, 1) on the normalized input', numberInRange('--eps', 0, 100), 0)
     .option('--seed <n>', 'seed of the noise draw', intInRange('--seed', 0, 2 ** 31 - 1), DEFAULTS.seed)
     .option('--tile-width <px>', 'width of each picture', intInRange('--tile-width', 16, 2048), 224)
