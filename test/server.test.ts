@@ -262,6 +262,14 @@ test('a video piped into stdin (--source -) is served', async () => {
   }
 });
 
+test('serve with an unreadable --tls-cert: exit code 1 naming the option and the file, before anything starts', async () => {
+  const run = runBonestream(['serve', '--default', '--backend', 'auto', '--tls-cert', '/nonexistent/cert.pem', '--tls-key', '/nonexistent/key.pem']);
+  const exit = await run.exited;
+  assert.is(exit.code, 1);
+  assert.match(run.stderr(), /--tls-cert \/nonexistent\/cert\.pem: cannot read/);
+  assert.not.match(run.stderr(), /download|backend:/, 'no model fetched, no backend opened');
+});
+
 test('serve refuses to bind beyond loopback without a token, with exit code 1 and the reason', async () => {
   const run = runBonestream(['serve', '--default', '--host', '0.0.0.0', '--backend', 'physics'], { BONESTREAM_TOKEN: '' });
   const exit = await run.exited;

@@ -76,6 +76,7 @@ async function serve(options: ServeOptions): Promise<void> {
     : parseSource(options.source!, { loop: options.loop, realtime: options.realtime, crop: options.crop, format: options.format });
   const token = options.token ?? (process.env.BONESTREAM_TOKEN || undefined);
   if (options.token) log.warn('--token is visible to other users of this machine (ps); prefer BONESTREAM_TOKEN');
+  const tls = await readTls(options.tlsCert, options.tlsKey);
 
   if (options.default && options.backend === 'auto') await fetchWeightsIfMissing(options.model);
 
@@ -96,7 +97,7 @@ async function serve(options: ServeOptions): Promise<void> {
     host: options.host,
     port: options.port,
     token,
-    tls: await readTls(options.tlsCert, options.tlsKey),
+    tls,
     allowOrigins: options.allowOrigin,
   }).finally(() => {
     process.off('SIGINT', early);
