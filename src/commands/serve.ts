@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULTS, intInRange, numberInRange } from '../config.js';
-import { parseSource } from '../ingest/source.js';
+import { parseSource, type SourceArgOptions } from '../ingest/source.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { isLoopback, parseOrigins } from '../server/auth.js';
 import { WINDOW_RANGE } from '../server/control.js';
@@ -17,13 +17,9 @@ export const DEFAULT_VIDEO = fileURLToPath(new URL('../../fixtures/phantom-data/
 /** SIGINT/SIGTERM must end the process within 2 s (issue 7), even if a part hangs. */
 const SHUTDOWN_DEADLINE_MS = 1800;
 
-interface ServeOptions extends BackendOptions {
+interface ServeOptions extends BackendOptions, SourceArgOptions {
   source?: string;
   default?: boolean;
-  loop?: boolean;
-  realtime?: boolean;
-  crop?: string;
-  format?: string;
   window: number;
   tau: number;
   votes: number;
@@ -73,7 +69,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if (!options.default && !options.source) throw new UserError('--source is required (a file, device, URL or -), or --default for the phantom demo');
   const source = options.default
     ? parseSource(DEFAULT_VIDEO, { loop: true, realtime: true, crop: options.crop })
-    : parseSource(options.source!, { loop: options.loop, realtime: options.realtime, crop: options.crop, format: options.format });
+    : parseSource(options.source!, options);
   const token = options.token ?? (process.env.BONESTREAM_TOKEN || undefined);
   if (options.token) log.warn('--token is visible to other users of this machine (ps); prefer BONESTREAM_TOKEN');
   const tls = await readTls(options.tlsCert, options.tlsKey);
