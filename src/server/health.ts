@@ -1,20 +1,15 @@
-import type { BackendState, Settings, SourceState } from './protocol.js';
+import type { BackendState, Settings, SourceState, SourceStatus } from './protocol.js';
+import type { RelayStats } from './relay.js';
 
 /** The body of `/healthz`: what a probe, a dashboard or a person needs to know at a glance. */
-export interface Health {
+export interface Health extends RelayStats {
   /** ok: video in and masks out; starting; degraded: one of them is restarting/stalled/ended; error. */
   status: 'ok' | 'starting' | 'degraded' | 'error';
   backend: string;
   model: string;
   backendState: BackendState;
   backendDetail?: string;
-  source: { state: SourceState; detail?: string; width: number; height: number; fps: number };
-  framesIn: number;
-  masksOut: number;
-  fpsIn: number;
-  masksPerSecond: number;
-  /** Since the newest mask was sent; null before the first. */
-  lastMaskAgeMs: number | null;
+  source: SourceStatus;
   /** Frames the worker never took because a newer one came first (by design, not a fault). */
   framesNotSegmented: number;
   workerRestarts: number;

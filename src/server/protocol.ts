@@ -35,10 +35,19 @@ export interface HelloMessage {
   control: boolean;
 }
 
+/** The source as status messages and /healthz report it; width, height and fps are 0 until known. */
+export interface SourceStatus {
+  state: SourceState;
+  detail?: string;
+  width: number;
+  height: number;
+  fps: number;
+}
+
 /** Sent whenever the source or the backend changes state, or settings change. */
 export interface StatusMessage {
   type: 'status';
-  source: { state: SourceState; detail?: string; width: number; height: number; fps: number };
+  source: SourceStatus;
   backend: { name: string; model: string; state: BackendState; detail?: string };
   settings: Settings;
 }

@@ -12,7 +12,7 @@ import { clientErrorHandler, createHttpServer, requestHandler, upgradeHandler } 
 import { Hub, type HubLimits } from './hub.js';
 import { Inference } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type StatusMessage, type TextMessage } from './protocol.js';
+import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from './protocol.js';
 import { Relay } from './relay.js';
 
 /** Every limit of the service, explicit, with safe defaults (fuzz and load tests tune them). */
@@ -113,10 +113,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   const sourceInfo = () => ({ width: source.info?.width ?? 0, height: source.info?.height ?? 0, fps: source.info?.fps ?? 0 });
   let sourceDetail: string | undefined;
+  const sourceStatus = (): SourceStatus => ({ state: source.state, detail: sourceDetail, ...sourceInfo() });
 
   const status = (): StatusMessage => ({
     type: 'status',
-    source: { state: source.state, detail: sourceDetail, ...sourceInfo() },
+    source: sourceStatus(),
     backend: { name: inference.backend, model: inference.model, state: inference.state, detail: inference.detail },
     settings: settings(),
   });
@@ -177,7 +178,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     model: inference.model,
     backendState: inference.state,
     backendDetail: inference.detail,
-    source: { state: source.state, detail: sourceDetail, ...sourceInfo() },
+    source: sourceStatus(),
     ...relay.stats(),
     framesNotSegmented: inference.framesSkipped,
     workerRestarts: inference.restarts,
