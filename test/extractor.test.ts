@@ -88,6 +88,7 @@ test('options outside the model are refused with the option and value', async ()
   for (const [options, pattern] of [
     [{ layer: 3 }, /--layer must be in 0\.\.2 .*got 3/],
     [{ stride: 9 }, /--stride must be in 1\.\.8 .*got 9/],
+    [{ loadSize: 7 }, /--load-size must be at least 8 for tiny-a, one patch \(got 7\)/],
   ] as const) {
     assert.match(await userErrorMessage(createDinoExtractor({ ...BASE, ...options })), pattern);
   }
@@ -109,9 +110,11 @@ test('analyzeImage returns every facet × layer and the per-head attention of on
   assert.is(analysis.features.get('token:2')!.length, 64 * 32);
 });
 
-test('analyzeImage refuses a block the model does not have', async () => {
+test('analyzeImage refuses a block the model does not have, and a load size under one patch', async () => {
   const refused = analyzeImage(MODEL, await goldenImage(), { stride: 8, loadSize: 64, facets: ['key'], layers: [5] });
   assert.match(await userErrorMessage(refused), /layer 5 is not a block .*0\.\.2/);
+  const tooSmall = analyzeImage(MODEL, await goldenImage(), { stride: 8, loadSize: 7, facets: ['key'], layers: [2] });
+  assert.match(await userErrorMessage(tooSmall), /--load-size must be at least 8 .*got 7/);
 });
 
 test('a constant saliency map becomes zeros, not NaN', () => {

@@ -3,7 +3,7 @@ import type { Facet } from '../config.js';
 import { UserError } from '../util/errors.js';
 import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from './graph.js';
 import { vitWeights } from './session.js';
-import { runVit } from './extractor.js';
+import { checkPatching, runVit } from './extractor.js';
 
 /**
  * Raw ViT features for the paper's pictures (PCA of keys, queries, values and tokens of
@@ -37,9 +37,7 @@ export async function analyzeImage(weightsPath: string, image: GrayImage, option
       throw new UserError(`layer ${layer} is not a block of ${weightsPath} (blocks 0..${config.depth - 1})`);
     }
   }
-  if (options.stride < 1 || options.stride > config.patchSize) {
-    throw new UserError(`stride must be in 1..${config.patchSize} (got ${options.stride})`);
-  }
+  checkPatching(config, options.stride, options.loadSize, weightsPath);
   const layers = [...new Set(options.layers)];
   const requests: FacetRequest[] = [...new Set(options.facets)].flatMap((facet) => layers.map((layer) => ({ facet, layer })));
   const { outputs, grid } = await runVit(weights, image, {

@@ -4,7 +4,7 @@ import { UserError } from '../util/errors.js';
 import { preprocess } from './preprocess.js';
 import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from './graph.js';
 import { vitSession, vitWeights, releaseSessions } from './session.js';
-import type { VitWeights } from './weights.js';
+import type { VitConfig, VitWeights } from './weights.js';
 
 export interface DinoExtractorOptions {
   weightsPath: string;
@@ -28,9 +28,7 @@ export async function createDinoExtractor(options: DinoExtractorOptions): Promis
   if (options.layer < 0 || options.layer >= config.depth) {
     throw new UserError(`--layer must be in 0..${config.depth - 1} for ${options.model} (got ${options.layer})`);
   }
-  if (options.stride < 1 || options.stride > config.patchSize) {
-    throw new UserError(`--stride must be in 1..${config.patchSize} for ${options.model} (got ${options.stride})`);
-  }
+  checkPatching(config, options.stride, options.loadSize, options.model);
   const output = facetOutputName(options.facet, options.layer);
   return {
     backend: 'dino',
@@ -59,6 +57,20 @@ export async function createDinoExtractor(options: DinoExtractorOptions): Promis
     },
     dispose: () => releaseSessions(options.weightsPath),
   };
+}
+
+/**
+ * --stride and --load-size against the model's patch, where the options enter: the graph
+ * builder would refuse them too, but only once an image arrives and as an internal error.
+ * The smaller image edge is resized to loadSize, so it must hold one patch.
+ */
+export function checkPatching(config: VitConfig, stride: number, loadSize: number, model: string): void {
+  if (stride < 1 || stride > config.patchSize) {
+    throw new UserError(`--stride must be in 1..${config.patchSize} for ${model} (got ${stride})`);
+  }
+  if (loadSize < config.patchSize) {
+    throw new UserError(`--load-size must be at least ${config.patchSize} for ${model}, one patch (got ${loadSize})`);
+  }
 }
 
 export interface VitRun {
