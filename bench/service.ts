@@ -12,7 +12,7 @@ import { DEFAULT_VIDEO } from '../src/commands/serve.js';
 import { locateWeights } from '../src/vit/models.js';
 import type { BackendName } from '../src/types.js';
 import type { MaskHeader } from '../src/server/protocol.js';
-import { record } from '../test/helpers/service.js';
+import { record, wsUrl } from '../test/helpers/service.js';
 import { sharedClip } from '../test/helpers/env.js';
 
 /** Seconds measured per run, after a warm-up that fills the bank and settles the worker. */
@@ -41,7 +41,7 @@ async function measure(path: string, backend: BackendName): Promise<Record<strin
     backend: { backend, model: DEFAULTS.model, stride: DEFAULTS.stride, loadSize: DEFAULTS.loadSize, layer: DEFAULTS.layer, facet: DEFAULTS.facet },
     port: 0,
   });
-  const client = record(`${server.url.replace(/^http/, 'ws')}stream`);
+  const client = record(wsUrl(server));
   try {
     await new Promise((resolve) => setTimeout(resolve, WARMUP_S * 1000));
     const start = performance.now();

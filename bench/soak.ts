@@ -10,7 +10,7 @@
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
 import { createProgress } from '../src/util/progress.js';
 import { UserError } from '../src/util/errors.js';
-import { get } from '../test/helpers/service.js';
+import { get, wsUrl } from '../test/helpers/service.js';
 import { countingClient, rssOf, runBonestream, servedUrl, sleep, type CountingClient } from '../test/helpers/live.js';
 
 const CLIENTS = 50;
@@ -29,7 +29,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
   const progress = createProgress('soak', seconds, 'soak [{bar}] {value}/{total} s  RSS {rss} MiB', { rss: '…' });
   try {
     const url = await servedUrl(run, 60_000);
-    for (let i = 0; i < CLIENTS; i++) clients.push(countingClient(`${url.replace(/^http/, 'ws')}stream`));
+    for (let i = 0; i < CLIENTS; i++) clients.push(countingClient(wsUrl(url)));
     await sleep(WARMUP_S * 1000);
 
     const started = performance.now();

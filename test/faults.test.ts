@@ -312,7 +312,7 @@ test('SIGINT on `bonestream serve`: clients get a close frame, ffmpeg stops, exi
   const run = runBonestream(['serve', '--source', DEFAULT_VIDEO, '--loop', '--realtime', '--backend', 'physics', '--port', '0'], { BONESTREAM_LOG: 'info' });
   try {
     const url = await servedUrl(run, 30_000);
-    const client = record(`${url.replace(/^http/, 'ws')}stream`);
+    const client = record(wsUrl(url));
     await client.until((r) => masks(r).length > 0, 20_000, 'a mask');
     const ffmpeg = childPids(run.child.pid!).filter((pid) => processName(pid) === 'ffmpeg');
     assert.is(ffmpeg.length, 1, 'one ffmpeg');

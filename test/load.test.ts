@@ -4,8 +4,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { seededRandom } from '../src/util/random.js';
-import type { RunningServer } from '../src/server/server.js';
-import { get, record, wsUrl, type Recorder } from './helpers/service.js';
+import { droppedFrames, record, wsUrl, type Recorder } from './helpers/service.js';
 import { makeVideo, tempDir, waitFor } from './helpers/videos.js';
 import { countingClient, rawWebSocket, serverEndOf, serveOn, sleep, type CountingClient } from './helpers/live.js';
 
@@ -32,11 +31,6 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 /** Masks per second per good client over [from, to). */
 const maskRate = (clients: CountingClient[], from: number, to: number) =>
   clients.reduce((sum, client) => sum + client.maskTimes.filter((at) => at >= from && at < to).length, 0) / clients.length / ((to - from) / 1000);
-
-async function droppedFrames(server: RunningServer): Promise<number> {
-  const body = (await get(`${server.url}metrics`)).body;
-  return Number(/^bonestream_client_messages_dropped_total\{type="frame"\} (\S+)$/m.exec(body)?.[1] ?? 0);
-}
 
 test('clients that never read: server buffering and RSS stay bounded, the good clients\' mask rate holds', async () => {
   const server = await serveOn(clip, { loop: true, realtime: true }, { limits: { maxBufferedBytes: MAX_BUFFERED } });

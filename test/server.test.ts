@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { AckMessage, ErrorMessage, HelloMessage, MaskHeader, StatusMessage } from '../src/server/protocol.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
 import { tempDir, pidAlive } from './helpers/videos.js';
-import { startPhantomServer, record, get, upgradeOutcome, wsUrl } from './helpers/service.js';
+import { startPhantomServer, record, droppedFrames, get, upgradeOutcome, wsUrl } from './helpers/service.js';
 import { runBonestream, servedUrl, childPids, processName, rawWebSocket, sleep, PHYSICS } from './helpers/live.js';
 
 const masksOf = (client: ReturnType<typeof record>) => client.received.binary.filter((m) => m.header.type === 'mask').length;
@@ -120,13 +120,9 @@ test('a client that stops reading is skipped, not buffered; the others keep thei
     await Promise.all([good.until((r) => r.text.length > 0), slow.until((r) => r.text.length > 0)]);
     // Stop reading: the kernel buffers fill, then ws's send buffer, then the server must drop.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    const dropped = async () => {
-      const body = (await get(`${server.url}metrics`)).body;
-      return Number(/^bonestream_client_messages_dropped_total\{type="frame"\} (\S+)$/m.exec(body)?.[1] ?? 0);
-    };
     const deadline = Date.now() + 15_000;
-    while ((await dropped()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    assert.ok((await dropped()) > 0, 'frames were dropped for the slow client');
+    while ((await droppedFrames(server)) === 0 && Date.now() < deadline) await sleep(200);
+    assert.ok((await droppedFrames(server)) > 0, 'frames were dropped for the slow client');
     const before = masksOf(good);
     await good.until(() => masksOf(good) > before + 5, 10_000, 'masks for the good client');
     const rss = process.memoryUsage().rss;
@@ -211,7 +207,7 @@ test('SIGTERM: clients get a close frame, ffmpeg and the worker stop, exit 0 wit
   const run = runBonestream(['serve', '--source', DEFAULT_VIDEO, '--loop', '--realtime', '--backend', 'physics', '--port', '0'], { BONESTREAM_LOG: 'warn' });
   try {
     const url = await servedUrl(run, 20_000);
-    const client = record(`${url.replace(/^http/, 'ws')}stream`);
+    const client = record(wsUrl(url));
     await client.until(() => framesOf(client) > 0, 10_000, 'a frame');
     const ffmpeg = childPids(run.child.pid!).filter((pid) => processName(pid) === 'ffmpeg');
     assert.is(ffmpeg.length, 1, 'ffmpeg runs as a child');

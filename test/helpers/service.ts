@@ -1,23 +1,18 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import WebSocket from 'ws';
-import { parseSource } from '../../src/ingest/source.js';
-import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
+import type { SourceArgOptions } from '../../src/ingest/source.js';
+import type { RunningServer, ServerOptions } from '../../src/server/server.js';
 import { DEFAULT_VIDEO } from '../../src/commands/serve.js';
 import { decodeBinary, type BinaryHeader, type TextMessage } from '../../src/server/protocol.js';
-import { PHYSICS } from './live.js';
+import { serveOn } from './live.js';
 
 // The service logs every state change; tests show warnings and errors only.
 process.env.BONESTREAM_LOG ??= 'warn';
 
 /** The live service on loopback for tests: the committed phantom video, physics backend, a free port. */
-export function startPhantomServer(overrides: Partial<ServerOptions> = {}, source = { loop: true, realtime: true }): Promise<RunningServer> {
-  return startServer({
-    source: parseSource(DEFAULT_VIDEO, source),
-    backend: PHYSICS,
-    port: 0,
-    ...overrides,
-  });
+export function startPhantomServer(overrides: Partial<ServerOptions> = {}, source: SourceArgOptions = { loop: true, realtime: true }): Promise<RunningServer> {
+  return serveOn(DEFAULT_VIDEO, source, overrides);
 }
 
 export interface Received {
@@ -115,4 +110,12 @@ export function get(url: string, headers: Record<string, string> = {}): Promise<
   });
 }
 
-export const wsUrl = (server: RunningServer, path = 'stream') => `${server.url.replace(/^http/, 'ws')}${path}`;
+/** The WebSocket address of a server, in this process or (by the address it printed) a child. */
+export const wsUrl = (server: RunningServer | string, path = 'stream') =>
+  `${(typeof server === 'string' ? server : server.url).replace(/^http/, 'ws')}${path}`;
+
+/** Frames the server skipped for slow clients so far (from /metrics). */
+export async function droppedFrames(server: RunningServer): Promise<number> {
+  const body = (await get(`${server.url}metrics`)).body;
+  return Number(/^bonestream_client_messages_dropped_total\{type="frame"\} (\S+)$/m.exec(body)?.[1] ?? 0);
+}
