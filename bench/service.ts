@@ -14,6 +14,7 @@ import type { BackendName } from '../src/types.js';
 import type { MaskHeader } from '../src/server/protocol.js';
 import { record, wsUrl } from '../test/helpers/service.js';
 import { sharedClip } from '../test/helpers/env.js';
+import { defaultBackend } from '../test/helpers/live.js';
 
 /** Seconds measured per run, after a warm-up that fills the bank and settles the worker. */
 const MEASURE_S = 10;
@@ -38,7 +39,7 @@ export async function benchService(): Promise<Record<string, number>> {
 async function measure(path: string, backend: BackendName): Promise<Record<string, number>> {
   const server = await startServer({
     source: parseSource(path, { loop: true, realtime: true }),
-    backend: { backend, model: DEFAULTS.model, stride: DEFAULTS.stride, loadSize: DEFAULTS.loadSize, layer: DEFAULTS.layer, facet: DEFAULTS.facet },
+    backend: defaultBackend(backend),
     port: 0,
   });
   const client = record(wsUrl(server));

@@ -5,10 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { DEFAULTS } from '../src/config.js';
 import { parseSource } from '../src/ingest/source.js';
 import { startServer } from '../src/server/server.js';
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
+import { defaultBackend } from '../test/helpers/live.js';
 import { findChromium, launchChromium } from './chromium.js';
 
 const { values } = parseArgs({
@@ -24,7 +24,7 @@ if (!chromium) throw new Error('no Chromium found: install Debian\'s chromium or
 
 const server = await startServer({
   source: parseSource(DEFAULT_VIDEO, { loop: true, realtime: true }),
-  backend: { backend, model: DEFAULTS.model, stride: DEFAULTS.stride, loadSize: DEFAULTS.loadSize, layer: DEFAULTS.layer, facet: DEFAULTS.facet },
+  backend: defaultBackend(backend),
   port: 0,
 });
 const { browser, close } = await launchChromium(chromium);

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { parseSource, type SourceArgOptions } from '../../src/ingest/spec.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
 import { DEFAULTS } from '../../src/config.js';
+import type { BackendChoice, BackendRequest } from '../../src/backend.js';
 import { decodeBinary } from '../../src/server/protocol.js';
 import { REPO_ROOT } from './env.js';
 
@@ -17,14 +18,12 @@ import { REPO_ROOT } from './env.js';
 
 export const BIN = resolve(REPO_ROOT, 'bin/bonestream.js');
 
-export const PHYSICS = {
-  backend: 'physics',
-  model: DEFAULTS.model,
-  stride: DEFAULTS.stride,
-  loadSize: DEFAULTS.loadSize,
-  layer: DEFAULTS.layer,
-  facet: DEFAULTS.facet,
-} as const satisfies ServerOptions['backend'];
+/** A backend request with every option at its default but the backend itself. */
+export function defaultBackend(backend: BackendChoice): BackendRequest {
+  return { backend, model: DEFAULTS.model, stride: DEFAULTS.stride, loadSize: DEFAULTS.loadSize, layer: DEFAULTS.layer, facet: DEFAULTS.facet };
+}
+
+export const PHYSICS = defaultBackend('physics');
 
 /** The service on a free loopback port, on `input`, with the physics backend unless overridden. */
 export function serveOn(input: string, source: SourceArgOptions, overrides: Partial<ServerOptions> = {}): Promise<RunningServer> {
