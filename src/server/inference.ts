@@ -27,8 +27,8 @@ export interface InferenceResult extends WorkerMask {
 export interface InferenceOptions {
   request: BackendRequest;
   bank: BankOptions;
-  /** Waits between restarts of a failed worker, doubling up to max. */
-  backoffMs?: { initial: number; max: number };
+  /** Waits between restarts of a failed worker, doubling up to max (the service's default: DEFAULT_LIMITS). */
+  backoffMs: { initial: number; max: number };
 }
 
 /**
@@ -61,7 +61,7 @@ export class Inference extends EventEmitter {
     this.bank = { ...options.bank };
     this.backend = options.request.backend;
     this.model = options.request.backend === 'physics' ? 'physics' : options.request.model;
-    this.backoff = options.backoffMs ?? { initial: 500, max: 10_000 };
+    this.backoff = options.backoffMs;
     this.nextBackoff = this.backoff.initial;
   }
 
