@@ -8,6 +8,7 @@ import { startServer } from '../src/server/server.js';
 import { createReadStream, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AckMessage, ErrorMessage, HelloMessage, MaskHeader, StatusMessage } from '../src/server/protocol.js';
+import { UserError } from '../src/util/errors.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
 import { tempDir, pidAlive } from './helpers/videos.js';
 import { startPhantomServer, record, droppedFrames, get, upgradeOutcome, wsUrl } from './helpers/service.js';
@@ -264,6 +265,19 @@ test('serve with an unreadable --tls-cert: exit code 1 naming the option and the
   assert.is(exit.code, 1);
   assert.match(run.stderr(), /--tls-cert \/nonexistent\/cert\.pem: cannot read/);
   assert.not.match(run.stderr(), /download|backend:/, 'no model fetched, no backend opened');
+});
+
+test('a port already in use is the user\'s error, naming the address and the way out', async () => {
+  const first = await startPhantomServer();
+  try {
+    await startPhantomServer({ port: first.port });
+    assert.unreachable('the second server must not start');
+  } catch (error) {
+    assert.instance(error, UserError);
+    assert.match((error as Error).message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${first.port}: the port is in use .*--port 0`));
+  } finally {
+    await first.close();
+  }
 });
 
 test('serve refuses to bind beyond loopback without a token, with exit code 1 and the reason', async () => {

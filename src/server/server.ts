@@ -4,6 +4,7 @@ import { WebSocketServer } from 'ws';
 import { FrameSource, type Frame, type FrameSourceOptions, type SourceSpec } from '../ingest/source.js';
 import type { BackendRequest } from '../backend.js';
 import { DEFAULTS } from '../config.js';
+import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { accessGate, checkBindPolicy } from './auth.js';
 import type { ControlMessage } from './control.js';
@@ -213,7 +214,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', (error: NodeJS.ErrnoException) => {
       const reason = error.code === 'EADDRINUSE' ? 'the port is in use (pick another with --port, or --port 0 for any free one)' : error.message;
-      reject(new Error(`cannot listen on ${host}:${options.port ?? DEFAULTS.port}: ${reason}`));
+      // The address and port are the user's: the CLI says so plainly instead of reporting an internal error.
+      reject(new UserError(`cannot listen on ${host}:${options.port ?? DEFAULTS.port}: ${reason}`));
     });
     httpServer.listen(options.port ?? DEFAULTS.port, host, resolve);
   }).catch(async (error) => {
