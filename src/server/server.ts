@@ -195,33 +195,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
   // default): check often enough that a half-open request is dropped near headersTimeoutMs.
   const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(100, limits.headersTimeoutMs / 4) };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
   let httpServer: Server;
   try {
     httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health));
+    httpServer.maxConnections = limits.maxConnections;
+    httpServer.headersTimeout = limits.headersTimeoutMs;
+    httpServer.requestTimeout = limits.headersTimeoutMs * 3;
+    httpServer.on('clientError', clientErrorHandler);
+    // Everyone who gets in holds the token when one is set, so everyone may send control.
+    httpServer.on('upgrade', upgradeHandler(gate, metrics, wss, () => hub.size < limits.maxClients, (ws, request) => hub.add(ws, true, request.socket.remoteAddress)));
+    await listen(httpServer, host, options.port ?? DEFAULTS.port);
   } catch (error) {
-    await inference.stop();
+    // Nothing is connected yet: the worker and the hub's ping timer are all there is to stop.
+    await Promise.all([inference.stop(), hub.closeAll('server failed to start')]);
     throw error;
   }
-  httpServer.maxConnections = limits.maxConnections;
-  httpServer.headersTimeout = limits.headersTimeoutMs;
-  httpServer.requestTimeout = limits.headersTimeoutMs * 3;
-  httpServer.on('clientError', clientErrorHandler);
-
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
-  // Everyone who gets in holds the token when one is set, so everyone may send control.
-  httpServer.on('upgrade', upgradeHandler(gate, metrics, wss, () => hub.size < limits.maxClients, (ws, request) => hub.add(ws, true, request.socket.remoteAddress)));
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? 'the port is in use (pick another with --port, or --port 0 for any free one)' : error.message;
-      // The address and port are the user's: the CLI says so plainly instead of reporting an internal error.
-      reject(new UserError(`cannot listen on ${host}:${options.port ?? DEFAULTS.port}: ${reason}`));
-    });
-    httpServer.listen(options.port ?? DEFAULTS.port, host, resolve);
-  }).catch(async (error) => {
-    await inference.stop();
-    throw error;
-  });
   const port = (httpServer.address() as AddressInfo).port;
   // The source starts last, when nothing else can fail. Its first frame is awaited for a
   // bounded time only: a live source may take long to deliver one (or never, when it is
@@ -250,4 +239,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })());
 
   return { url, port, host, health, metrics, source, inference, close };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const reason = error.code === 'EADDRINUSE' ? 'the port is in use (pick another with --port, or --port 0 for any free one)' : error.message;
+      // The address and port are the user's: the CLI says so plainly instead of reporting an internal error.
+      reject(new UserError(`cannot listen on ${host}:${port}: ${reason}`));
+    });
+    server.listen(port, host, resolve);
+  });
 }
