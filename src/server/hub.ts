@@ -16,13 +16,12 @@ export interface HubLimits {
 }
 
 export interface HubHooks {
-  hello(canControl: boolean): HelloMessage;
+  hello(): HelloMessage;
   /** Applies a validated control message; returns the reply to send. */
   control(message: ControlMessage): TextMessage;
 }
 
 interface Client {
-  canControl: boolean;
   alive: boolean;
   controlWindowStart: number;
   controlCount: number;
@@ -51,8 +50,8 @@ export class Hub {
   }
 
   /** `peer` (the remote address) is logged on connect and close, for the audit trail. */
-  add(ws: WebSocket, canControl: boolean, peer = 'unknown'): void {
-    const client: Client = { canControl, alive: true, controlWindowStart: 0, controlCount: 0 };
+  add(ws: WebSocket, peer = 'unknown'): void {
+    const client: Client = { alive: true, controlWindowStart: 0, controlCount: 0 };
     this.clients.set(ws, client);
     this.metrics.clients.set(this.clients.size);
     log.info(`client connected from ${peer} (${this.clients.size} connected)`);
@@ -64,7 +63,7 @@ export class Hub {
       this.metrics.clients.set(this.clients.size);
       log.info(`client from ${peer} disconnected (code ${code}; ${this.clients.size} connected)`);
     });
-    this.sendText(ws, this.hooks.hello(canControl));
+    this.sendText(ws, this.hooks.hello());
   }
 
   /**
@@ -127,7 +126,6 @@ export class Hub {
     if (size > this.limits.maxControlBytes) {
       return { type: 'error', message: `message too large (${size} bytes; the limit is ${this.limits.maxControlBytes})` };
     }
-    if (!client.canControl) return { type: 'error', message: 'control messages need the server token' };
     const now = Date.now();
     if (now - client.controlWindowStart >= 1000) {
       client.controlWindowStart = now;

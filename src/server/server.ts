@@ -124,7 +124,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const hub = new Hub(limits, metrics, {
-    hello: (canControl): HelloMessage => ({
+    hello: (): HelloMessage => ({
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       source: { ...sourceInfo(), state: source.state },
@@ -132,7 +132,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       model: inference.model,
       backendState: inference.state,
       settings: settings(),
-      control: canControl,
+      // Everyone who gets in holds the token when one is set, so every connection may send control.
+      control: true,
     }),
     control: (message: ControlMessage): TextMessage => {
       if (message.type === 'reset') inference.reset();
@@ -203,8 +204,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     httpServer.headersTimeout = limits.headersTimeoutMs;
     httpServer.requestTimeout = limits.headersTimeoutMs * 3;
     httpServer.on('clientError', clientErrorHandler);
-    // Everyone who gets in holds the token when one is set, so everyone may send control.
-    httpServer.on('upgrade', upgradeHandler(gate, metrics, wss, () => hub.size < limits.maxClients, (ws, request) => hub.add(ws, true, request.socket.remoteAddress)));
+    httpServer.on('upgrade', upgradeHandler(gate, metrics, wss, () => hub.size < limits.maxClients, (ws, request) => hub.add(ws, request.socket.remoteAddress)));
     await listen(httpServer, host, options.port ?? DEFAULTS.port);
   } catch (error) {
     // Nothing is connected yet: the worker and the hub's ping timer are all there is to stop.
