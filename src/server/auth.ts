@@ -112,13 +112,8 @@ export function parseOrigins(raw: string): string[] {
     .map((part) => part.trim())
     .filter(Boolean)
     .map((origin) => {
-      let url: URL;
-      try {
-        url = new URL(origin);
-      } catch {
-        throw new UserError(`--allow-origin: ${origin} is not an origin such as https://display.example:8443`);
-      }
-      if (!/^https?:$/.test(url.protocol) || url.pathname !== '/' || origin.replace(/\/$/, '') !== url.origin) {
+      const url = URL.canParse(origin) ? new URL(origin) : undefined;
+      if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== '/' || origin.replace(/\/$/, '') !== url.origin) {
         throw new UserError(`--allow-origin: ${origin} is not an origin such as https://display.example:8443`);
       }
       return url.origin;
