@@ -99,6 +99,8 @@ export function encodeBinary(header: BinaryHeader, payload: Uint8Array): Buffer 
   return out;
 }
 
+const utf8 = new TextDecoder();
+
 /** Splits a binary message; throws on a truncated or malformed one (clients, tests). */
 export function decodeBinary(message: Uint8Array): { header: BinaryHeader; payload: Uint8Array } {
   if (message.length < 4) throw new Error(`binary message too short (${message.length} bytes)`);
@@ -107,7 +109,7 @@ export function decodeBinary(message: Uint8Array): { header: BinaryHeader; paylo
   if (4 + length > message.length) {
     throw new Error(`header length ${length} exceeds the message (${message.length} bytes)`);
   }
-  const header = JSON.parse(new TextDecoder().decode(message.subarray(4, 4 + length))) as { type?: unknown } | null;
+  const header = JSON.parse(utf8.decode(message.subarray(4, 4 + length))) as { type?: unknown } | null;
   if (header?.type !== 'frame' && header?.type !== 'mask') {
     throw new Error(`unknown binary message type ${JSON.stringify(header?.type)}`);
   }
