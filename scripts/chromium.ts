@@ -14,19 +14,25 @@ export function findChromium(): string | undefined {
  */
 export async function launchChromium(executablePath: string): Promise<{ browser: Browser; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'bonestream-chromium-'));
-  const browser = await puppeteer.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
-    ],
-  });
+  const removeProfile = () => rmSync(profile, { recursive: true, force: true });
+  const browser = await puppeteer
+    .launch({
+      executablePath,
+      headless: true,
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
+      ],
+    })
+    .catch((error: unknown) => {
+      removeProfile();
+      throw error;
+    });
   return {
     browser,
     async close() {
       await browser.close();
-      rmSync(profile, { recursive: true, force: true });
+      removeProfile();
     },
   };
 }
