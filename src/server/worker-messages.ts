@@ -25,9 +25,6 @@ export interface WorkerMask {
   mask: GrayImage; // 0/255 at the frame's size
   k: number;
   salientClusters: number[];
-  sceneChange: boolean;
-  /** Feature extraction + bank, inside the worker. */
-  computeMs: number;
 }
 
 export type FromWorker =

@@ -50,7 +50,6 @@ port.on('message', (message: ToWorker) => {
 });
 
 async function segment(message: Extract<ToWorker, { type: 'frame' }>): Promise<void> {
-  const started = performance.now();
   const features = await extractor.extract(message.image);
   const result = bank.push(features);
   // The mask's buffer is handed over, not copied; slice() when it is a view of a larger one.
@@ -63,8 +62,6 @@ async function segment(message: Extract<ToWorker, { type: 'frame' }>): Promise<v
       mask: { width: result.mask.width, height: result.mask.height, data },
       k: result.k,
       salientClusters: result.salientClusters,
-      sceneChange: result.sceneChange,
-      computeMs: performance.now() - started,
     },
     [data.buffer as ArrayBuffer],
   );
