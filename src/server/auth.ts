@@ -90,11 +90,14 @@ export interface Refusal {
   reason: 'host' | 'token' | 'origin';
 }
 
+/** Decides whether a request (or, with `upgrade`, a WebSocket upgrade) gets in; undefined admits it. */
+export type Gate = (request: IncomingMessage, url: URL, upgrade: boolean) => Refusal | undefined;
+
 /**
  * One place that decides who gets in, for HTTP requests and WebSocket upgrades alike.
  * The Origin check applies to upgrades: plain GETs from other pages cannot read the answers.
  */
-export function accessGate(policy: AccessPolicy): (request: IncomingMessage, url: URL, upgrade: boolean) => Refusal | undefined {
+export function accessGate(policy: AccessPolicy): Gate {
   const tokenOk = policy.token ? tokenMatcher(policy.token) : () => true;
   return (request, url, upgrade) => {
     if (!policy.token && !hostHeaderAllowed(request.headers.host, policy.host)) return { status: 403, reason: 'host' };

@@ -4,12 +4,10 @@ import type { Duplex } from 'node:stream';
 import type { WebSocketServer, WebSocket } from 'ws';
 import { log } from '../util/log.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import type { Refusal } from './auth.js';
+import type { Gate } from './auth.js';
 import { clientPage } from './client-page.js';
 import type { Health } from './health.js';
 import type { Metrics } from './metrics.js';
-
-type Gate = (request: http.IncomingMessage, url: URL, upgrade: boolean) => Refusal | undefined;
 
 const TEXT = 'text/plain; charset=utf-8';
 
