@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { FrameSource, parseSource, type Frame, type SourceState } from '../src/ingest/source.js';
 import { StreamLogParser, failureReason } from '../src/ingest/ffmpeg-log.js';
 import { startDecoder } from '../src/ingest/decoder.js';
+import { openVideo } from '../src/ingest/video-reader.js';
 import { UserError } from '../src/util/errors.js';
 import { brokenVideos, makeVideo, patternFrame, pidAlive, tempDir, waitFor } from './helpers/videos.js';
 
@@ -182,6 +183,17 @@ test('a decoder nobody reads from holds ffmpeg back instead of buffering the vid
   })();
   assert.is(await reader, 400, 'reading on gets every frame');
   assert.ok((await run.done).ok);
+});
+
+test('a video reader left early (break) stops its ffmpeg, and done settles', async () => {
+  const long = join(dir, 'left-early.mkv');
+  await makeVideo(long, { frames: 400, width: W, height: H, fps: 25, codec: 'ffv1' });
+  const reader = await openVideo(parseSource(long, {}));
+  let read = 0;
+  for await (const _ of reader.frames) if (++read === 2) break;
+  const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('done did not settle within 5 s')), 5000).unref());
+  const exit = await Promise.race([reader.done, stuck]);
+  assert.is(exit.signal, 'SIGKILL');
 });
 
 test('a missing file, a text file named .mp4 and a truncated MP4 are refused with the file named', async () => {

@@ -13,7 +13,7 @@ export interface VideoReader {
   readonly frames: AsyncIterable<Frame>;
   /** How decoding ended; resolves once the frames have all been read or close() was called. */
   readonly done: Promise<DecoderExit>;
-  /** Stops decoding early; the iteration then ends. */
+  /** Stops decoding early; the iteration then ends. Leaving the iteration early does the same. */
   close(): void;
 }
 
@@ -32,9 +32,17 @@ export async function openVideo(spec: SourceSpec, stdin?: NodeJS.ReadableStream)
   }
   async function* frames(): AsyncGenerator<Frame> {
     let seq = 0;
-    for await (const data of run.frames as AsyncIterable<Uint8Array>) {
-      yield { seq, ptsMs: (seq * 1000) / info.fps, image: { width: info.width, height: info.height, data } };
-      seq += 1;
+    let complete = false;
+    try {
+      for await (const data of run.frames as AsyncIterable<Uint8Array>) {
+        yield { seq, ptsMs: (seq * 1000) / info.fps, image: { width: info.width, height: info.height, data } };
+        seq += 1;
+      }
+      complete = true;
+    } finally {
+      // A consumer that leaves the loop early (break, a throw) stops ffmpeg as close() does;
+      // otherwise it would wait on a full pipe for ever and `done` would never settle.
+      if (!complete) run.kill();
     }
   }
   return { info, frames: frames(), done: run.done, close: () => run.kill() };
