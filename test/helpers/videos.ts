@@ -41,6 +41,8 @@ export async function makeVideo(path: string, spec: VideoSpec, render = (i: numb
   const child = spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
+  // An ffmpeg that fails closes its stdin; its exit code and stderr say why, below.
+  child.stdin!.on('error', () => undefined);
   for (let i = 0; i < spec.frames; i++) child.stdin!.write(render(i));
   child.stdin!.end();
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
