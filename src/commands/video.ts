@@ -2,18 +2,17 @@ import type { Command } from 'commander';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
 import { DEFAULTS, intInRange, numberInRange } from '../config.js';
 import { openExtractor } from '../backend.js';
-import { parseSource, type SourceSpec } from '../ingest/spec.js';
+import { parseSource, type SourceArgOptions, type SourceSpec } from '../ingest/spec.js';
 import { openVideo } from '../ingest/video-reader.js';
 import { prepareOutputs, replayOutputs, replayVideo } from '../replay/replay.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 
-interface VideoOptions extends BackendOptions, SegmentOptions {
+/** A recording is read once from start to end: of the source options only --crop and --format apply. */
+interface VideoOptions extends BackendOptions, SegmentOptions, Pick<SourceArgOptions, 'crop' | 'format'> {
   out: string;
   window: number;
-  crop?: string;
-  format?: string;
   opacity: number;
 }
 
@@ -85,7 +84,7 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
 
 /** `video` replays a recording from its first frame to its last; live sources belong to `serve`. */
 function recordedSource(input: string, options: VideoOptions): SourceSpec {
-  const spec = parseSource(input, { crop: options.crop, format: options.format });
+  const spec = parseSource(input, options);
   if (spec.kind === 'device' || spec.kind === 'url') {
     throw new UserError(`video reads a recorded file or stdin, not a ${spec.kind} (${input}); use \`bonestream serve --source ${input}\` for live input`);
   }
