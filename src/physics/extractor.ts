@@ -1,9 +1,8 @@
 import type { Extractor, ExtractOptions, Features, GrayImage } from '../types.js';
 import { log } from '../util/log.js';
-import { resizeToLoadSize, type FloatImage } from './resize.js';
+import { physicsInput } from './resize.js';
 import { boneParameters, boneSurfaceProbability } from './bone-probability.js';
 import { DESCRIPTOR_DIM, PATCH_SIZE, patchFeatures } from './descriptors.js';
-import { gaussianArray } from '../util/random.js';
 
 export const PHYSICS_MODEL = 'physics-v1';
 
@@ -41,8 +40,7 @@ async function extractPhysics(image: GrayImage, stride: number, loadSize: number
   if (image.width < 1 || image.height < 1 || image.data.length !== image.width * image.height) {
     throw new RangeError(`physics backend: image of ${image.width}×${image.height} has ${image.data.length} pixels`);
   }
-  const resized = await resizeToLoadSize(image, loadSize);
-  if (options?.noise && options.noise.eps > 0) addNoise(resized, options.noise.eps, options.noise.seed);
+  const resized = await physicsInput(image, loadSize, options?.noise);
   const maps = boneSurfaceProbability(resized, boneParameters(Math.min(resized.width, resized.height)));
   const patches = patchFeatures(resized, maps, stride);
   return {
@@ -57,13 +55,4 @@ async function extractPhysics(image: GrayImage, stride: number, loadSize: number
       original: { width: image.width, height: image.height },
     },
   };
-}
-
-/**
- * The paper's robustness experiment on this backend's input: I + ε·N(0, 1) on the [0, 1]
- * intensities, clipped back to [0, 1] as a noisy B-mode image would be.
- */
-function addNoise(image: FloatImage, eps: number, seed: number): void {
-  const noise = gaussianArray(image.data.length, seed);
-  for (let i = 0; i < image.data.length; i++) image.data[i] = Math.min(1, Math.max(0, image.data[i] + eps * noise[i]));
 }
