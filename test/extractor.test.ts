@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readNpy } from '../src/io/npy.js';
 import type { GrayImage } from '../src/types.js';
-import { createDinoExtractor, l2NormalizeRows, meanOverHeads, minMax } from '../src/vit/extractor.js';
+import { createDinoExtractor, meanOverHeads } from '../src/vit/extractor.js';
+import { normalizeRows, minMax } from '../src/util/vectors.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/vit/preprocess.js';
 import { loadVitWeights } from '../src/vit/weights.js';
 import { vitSession, sessionOptions } from '../src/vit/session.js';
@@ -33,7 +34,7 @@ test('features of an image at loadSize match the PyTorch golden keys and attenti
   const features = await extractor.extract(await goldenImage());
   assert.equal(features.grid, CASE.grid);
   assert.is(features.dim, 32);
-  const keys = l2NormalizeRows((await readNpy(resolve(GOLDEN, `${CASE.input.replace('.input.npy', '')}.key2.npy`))).data, 32);
+  const keys = normalizeRows((await readNpy(resolve(GOLDEN, `${CASE.input.replace('.input.npy', '')}.key2.npy`))).data, 32);
   const saliency = minMax(meanOverHeads((await readNpy(resolve(GOLDEN, CASE.attention))).data, 2));
   const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
   assert.ok(maxDiff(features.descriptors, keys) < 1e-4, `descriptors differ by ${maxDiff(features.descriptors, keys)}`);

@@ -2,6 +2,7 @@ import type { FloatImage } from './resize.js';
 import type { BoneMaps } from './bone-probability.js';
 import { AreaSums } from './filters.js';
 import { patchGrid } from '../vit/graph.js';
+import { minMax } from '../util/vectors.js';
 
 /**
  * Per-patch descriptors and saliency of the physics backend on the ViT's patch grid.
@@ -131,13 +132,3 @@ function encode(cues: Float32Array, n: number): Float32Array {
   return out;
 }
 
-function minMax(values: Float32Array): void {
-  let low = Infinity;
-  let high = -Infinity;
-  for (const v of values) {
-    if (v < low) low = v;
-    if (v > high) high = v;
-  }
-  const range = high - low;
-  for (let i = 0; i < values.length; i++) values[i] = range > 0 ? (values[i] - low) / range : 0;
-}

@@ -1,6 +1,7 @@
 import type { Features, GrayImage } from '../types.js';
 import { assign, ClusterSums, lloydStep } from './kmeans.js';
-import { normalizeRows, stackRows, type Points } from './points.js';
+import { stackRows, type Points } from './points.js';
+import { normalizeRows } from '../util/vectors.js';
 import type { Bounds } from './hamerly.js';
 import { clusterPoints } from './elbow.js';
 import { voteOnLabels } from './cosegment.js';

@@ -1,6 +1,7 @@
 import type { Features } from '../types.js';
 import { UserError } from '../util/errors.js';
-import { normalizeRows, stackRows, type Points } from './points.js';
+import { stackRows, type Points } from './points.js';
+import { normalizeRows } from '../util/vectors.js';
 import { clusterPoints } from './elbow.js';
 import { clusterSaliency, patchMaskOf, vote } from './vote.js';
 

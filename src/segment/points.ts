@@ -35,17 +35,6 @@ export function subsample(points: Points, every: number): Points {
   return every <= 1 ? points : stackRows([points.data], points.dim, every);
 }
 
-/** Scales each row to unit length in place (rows of zeros stay zero). */
-export function normalizeRows(data: Float32Array /* [n, dim] */, dim: number): Float32Array {
-  for (let o = 0; o < data.length; o += dim) {
-    const norm = dot(data, o, data, o, dim);
-    if (norm === 0) continue;
-    const inverse = 1 / Math.sqrt(norm);
-    for (let j = 0; j < dim; j++) data[o + j] *= inverse;
-  }
-  return data;
-}
-
 const normsCache = new WeakMap<Float32Array, Float64Array>();
 
 /** Squared norm of every row; cached per array for points (they never change once made), computed afresh for centroids. */

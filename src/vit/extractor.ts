@@ -1,5 +1,6 @@
 import type { Extractor, ExtractOptions, Features, GrayImage, Size } from '../types.js';
 import type { Facet } from '../config.js';
+import { normalizeRows, minMax } from '../util/vectors.js';
 import { UserError } from '../util/errors.js';
 import { preprocess } from './preprocess.js';
 import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from './graph.js';
@@ -45,7 +46,7 @@ export async function createDinoExtractor(options: DinoExtractorOptions): Promis
       return {
         grid,
         dim: config.dim,
-        descriptors: l2NormalizeRows(outputs[output], config.dim),
+        descriptors: normalizeRows(outputs[output], config.dim),
         saliency: minMax(meanOverHeads(outputs[ATTENTION_OUTPUT], config.heads)),
         geometry: {
           stride: options.stride,
@@ -102,17 +103,6 @@ export async function runVit(
   return { outputs: await session.run(input), grid: [rows, cols], resized };
 }
 
-/** Each row of x [rows, dim] scaled to unit length in place (zero rows stay zero). */
-export function l2NormalizeRows(x: Float32Array, dim: number): Float32Array {
-  for (let offset = 0; offset < x.length; offset += dim) {
-    let sum = 0;
-    for (let d = 0; d < dim; d++) sum += x[offset + d] * x[offset + d];
-    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
-    for (let d = 0; d < dim; d++) x[offset + d] *= scale;
-  }
-  return x;
-}
-
 /** [heads, patches] → [patches]. */
 export function meanOverHeads(attention: Float32Array, heads: number): Float32Array {
   const patches = attention.length / heads;
@@ -124,15 +114,3 @@ export function meanOverHeads(attention: Float32Array, heads: number): Float32Ar
   return out;
 }
 
-/** Min–max to [0, 1] in place; a constant map (no salient patch) becomes all zeros. */
-export function minMax(x: Float32Array): Float32Array {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of x) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
-  const range = hi - lo;
-  for (let i = 0; i < x.length; i++) x[i] = range > 0 ? (x[i] - lo) / range : 0;
-  return x;
-}
