@@ -11,7 +11,7 @@ import { parseSource } from '../src/ingest/spec.js';
 import { maskFileName, replayOutputs, replayVideo } from '../src/replay/replay.js';
 import { createPhysicsExtractor } from '../src/physics/extractor.js';
 import type { VideoReader } from '../src/ingest/video-reader.js';
-import { tintOverlay, OVERLAY_COLOR } from '../src/replay/overlay.js';
+import { tintRgb, DEFAULT_OVERLAY } from '../src/segment/overlay.js';
 import { runCli } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/env.js';
 import { brokenVideos, makeVideo, startFfmpeg, tempDir, waitFor } from './helpers/videos.js';
@@ -34,13 +34,13 @@ async function frameCount(video: string): Promise<{ frames: number; width: numbe
   return { frames, width: reader.info.width, height: reader.info.height };
 }
 
-test('tintOverlay blends masked pixels toward the overlay colour and leaves the rest gray', () => {
+test('tintRgb blends masked pixels toward the overlay colour and leaves the rest gray', () => {
   const frame = { width: 2, height: 1, data: Uint8Array.from([100, 200]) };
   const mask = { width: 2, height: 1, data: Uint8Array.from([255, 0]) };
-  const rgb = tintOverlay(frame, mask, 0.5);
-  assert.equal(Array.from(rgb.subarray(0, 3)), OVERLAY_COLOR.map((c) => Math.round((100 + c) / 2)));
+  const rgb = tintRgb(frame, mask, { ...DEFAULT_OVERLAY, opacity: 0.5 });
+  assert.equal(Array.from(rgb.subarray(0, 3)), DEFAULT_OVERLAY.color.map((c) => Math.round((100 + c) / 2)));
   assert.equal(Array.from(rgb.subarray(3)), [200, 200, 200]);
-  assert.throws(() => tintOverlay(frame, { width: 1, height: 1, data: new Uint8Array(1) }, 0.5), /does not match/);
+  assert.throws(() => tintRgb(frame, { width: 1, height: 1, data: new Uint8Array(1) }), /mask is 1×1 but the image is 2×1/);
 });
 
 test('replayOutputs: a folder holds everything; an .mp4 gets its masks and summary beside it', () => {

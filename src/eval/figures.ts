@@ -3,7 +3,7 @@ import { overlayPng } from './picture.js';
 import type { Figure } from './report.js';
 import type { ImageScore } from './score.js';
 
-/** Overlay thumbnails (bone tinted orange, reference outline green) captioned with the scores. */
+/** Overlay thumbnails (bone tinted amber, reference outline green) captioned with the scores. */
 export async function overlayFigures(
   images: Array<{ image: GrayImage; truth: GrayImage }>,
   masks: GrayImage[],

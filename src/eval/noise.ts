@@ -158,7 +158,7 @@ export async function noiseReport(
         table: { columns: ['ε', 'k', 'Dice', 'IoU', 'descriptor cosine to ε = 0'], rows },
         charts: points.length ? [await scoreLineChart(points, { title: 'Robustness to noise', xTitle: 'ε', yTitle: 'mean ± std' })] : [],
       },
-      { heading: 'Pictures per ε', notes: [`The first ${Math.min(options.show, result.images.length)} image(s); orange: predicted bone, green outline: reference.`], gallery },
+      { heading: 'Pictures per ε', notes: [`The first ${Math.min(options.show, result.images.length)} image(s); amber: predicted bone, green outline: reference.`], gallery },
     ],
   };
 }

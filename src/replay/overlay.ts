@@ -4,37 +4,6 @@ import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
 import { ffmpegPath } from '../ingest/ffmpeg-path.js';
 import { StderrTail, failureReason } from '../ingest/ffmpeg-log.js';
-import type { GrayImage } from '../types.js';
-
-/** The tint of bone in the overlay video: an amber that reads well on gray B-mode speckle. */
-export const OVERLAY_COLOR: readonly [number, number, number] = [255, 176, 0];
-
-/**
- * The frame in gray with the mask's pixels blended toward `color` by `opacity` (0…1).
- * Returns [height * width * 3] RGB bytes, the encoder's input format.
- */
-export function tintOverlay(frame: GrayImage, mask: GrayImage, opacity: number, color = OVERLAY_COLOR): Uint8Array {
-  if (mask.width !== frame.width || mask.height !== frame.height) {
-    throw new RangeError(`mask of ${mask.width}x${mask.height} does not match the frame of ${frame.width}x${frame.height}`);
-  }
-  // Every masked pixel of gray level g becomes the same colour: look it up instead of blending.
-  const tinted = new Uint8Array(256 * 3);
-  for (let gray = 0; gray < 256; gray++) {
-    for (let c = 0; c < 3; c++) tinted[gray * 3 + c] = Math.round(gray * (1 - opacity) + color[c] * opacity);
-  }
-  const rgb = new Uint8Array(frame.width * frame.height * 3);
-  for (let p = 0, o = 0; p < frame.data.length; p++, o += 3) {
-    const gray = frame.data[p];
-    if (mask.data[p]) {
-      rgb[o] = tinted[gray * 3];
-      rgb[o + 1] = tinted[gray * 3 + 1];
-      rgb[o + 2] = tinted[gray * 3 + 2];
-    } else {
-      rgb[o] = rgb[o + 1] = rgb[o + 2] = gray;
-    }
-  }
-  return rgb;
-}
 
 /**
  * Encodes RGB frames to an H.264 MP4 through ffmpeg. Writes wait while ffmpeg is behind, so

@@ -3,7 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RollingBank, type BankOptions } from '../segment/bank.js';
 import { writeGrayPng } from '../io/image.js';
-import { OverlayEncoder, tintOverlay } from './overlay.js';
+import { OverlayEncoder } from './overlay.js';
+import { DEFAULT_OVERLAY, tintRgb } from '../segment/overlay.js';
 import type { VideoReader } from '../ingest/video-reader.js';
 import { corruptVideo, isDamaged } from '../ingest/open-errors.js';
 import { UserError, errorMessage } from '../util/errors.js';
@@ -161,6 +162,7 @@ interface SegmentedFrames {
  */
 async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder: OverlayEncoder, options: ReplayOptions): Promise<SegmentedFrames> {
   const bank = new RollingBank(options.bank);
+  const tint = { ...DEFAULT_OVERLAY, opacity: options.opacity };
   const result: SegmentedFrames = { perFrame: [], extractMs: 0, bankMs: 0 };
   let writing: Promise<unknown> = Promise.resolve();
   try {
@@ -174,7 +176,7 @@ async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder:
       await writing;
       writing = Promise.all([
         writeGrayPng(join(options.outputs.masksDir, maskFileName(frame.seq)), segmented.mask),
-        encoder.write(tintOverlay(frame.image, segmented.mask, options.opacity)),
+        encoder.write(tintRgb(frame.image, segmented.mask, tint)),
       ]);
       result.perFrame.push({
         seq: frame.seq,
