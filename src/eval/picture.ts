@@ -1,7 +1,8 @@
-import sharp, { type Sharp } from 'sharp';
+import sharp from 'sharp';
 import { scheme } from 'vega';
 import type { GrayImage } from '../types.js';
-import { overlayPng as tintedOverlay } from '../segment/overlay.js';
+import { tintRgb } from '../segment/overlay.js';
+import { graySharp } from '../io/image.js';
 
 /** Pictures for reports and `viz`: patch grids upsampled for viewing, overlays, tile grids. */
 
@@ -48,7 +49,7 @@ export function heatRgb(values: Float32Array /* [rows * cols] */): Uint8Array /*
 
 /** A gray image as PNG, scaled to `width` (aspect kept) or to exactly width × height. */
 export async function grayPng(image: GrayImage, width = image.width, height?: number): Promise<Buffer> {
-  return rawGray(image).resize(height === undefined ? { width } : { width, height, fit: 'fill' }).png().toBuffer();
+  return graySharp(image).resize(height === undefined ? { width } : { width, height, fit: 'fill' }).png().toBuffer();
 }
 
 /**
@@ -57,7 +58,7 @@ export async function grayPng(image: GrayImage, width = image.width, height?: nu
  * at the image's size.
  */
 export async function overlayPng(image: GrayImage, mask: GrayImage, truth?: GrayImage, width = 160): Promise<Buffer> {
-  let picture = sharp(await tintedOverlay(image, mask));
+  let picture = sharp(tintRgb(image, mask), { raw: { width: image.width, height: image.height, channels: 3 } });
   if (truth) {
     const { width: w, height: h } = truth;
     const outline = Buffer.alloc(w * h * 4);
@@ -97,8 +98,3 @@ export async function tileGrid(tiles: Buffer[], columns: number, tileWidth: numb
     .toBuffer();
 }
 
-function rawGray(image: GrayImage): Sharp {
-  return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), {
-    raw: { width: image.width, height: image.height, channels: 1 },
-  });
-}

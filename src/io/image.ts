@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { access } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
 import type { GrayImage } from '../types.js';
@@ -26,11 +26,14 @@ function firstChannel(data: Buffer, channels: number): Uint8Array {
   return out;
 }
 
+/** A sharp pipeline over an 8-bit gray image's pixels (no copy). */
+export function graySharp(image: GrayImage): Sharp {
+  return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), {
+    raw: { width: image.width, height: image.height, channels: 1 },
+  });
+}
+
 /** Writes an 8-bit gray image (a mask, a phantom frame) as PNG. */
 export async function writeGrayPng(path: string, image: GrayImage): Promise<void> {
-  await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), {
-    raw: { width: image.width, height: image.height, channels: 1 },
-  })
-    .png()
-    .toFile(path);
+  await graySharp(image).png().toFile(path);
 }
