@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
-import { basename, extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { forEachInput } from './inputs.js';
 import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
 import { openExtractor } from '../backend.js';
 import { readGray } from '../io/image.js';
@@ -25,11 +26,6 @@ export function register(program: Command): void {
   addBackendOptions(command).action(runFeatures);
 }
 
-/** NAME of NAME.ext; two inputs with one NAME would overwrite each other's files. */
-function stem(path: string): string {
-  return basename(path, extname(path));
-}
-
 async function runFeatures(images: string[], options: FeaturesOptions): Promise<void> {
   await mkdir(options.out, { recursive: true }).catch((error) => {
     throw new UserError(`--out ${options.out}: cannot create the output directory (${errorMessage(error)})`);
@@ -42,31 +38,19 @@ async function runFeatures(images: string[], options: FeaturesOptions): Promise<
     model: extractor.model,
     backend: extractor.backend,
   };
-  const written = new Map<string, string>();
-  let failed = 0;
   const progress = createProgress('features', images.length);
+  let failed: number;
   try {
-    for (const path of images) {
-      const name = stem(path);
-      try {
-        const earlier = written.get(name);
-        if (earlier !== undefined) {
-          throw new Error(`its output name ${name} is taken by ${earlier}; rename one of them`);
-        }
-        const features = await extractor.extract(await readGray(path));
-        await writeFeaturesFiles(options.out, name, features, about);
-        written.set(name, path);
-      } catch (error) {
-        failed++;
-        log.error(`${path}: skipped: ${errorMessage(error).replace(`${path}: `, '')}`);
-      }
-      progress.increment();
-    }
+    failed = await forEachInput(
+      images,
+      async (path, name) => writeFeaturesFiles(options.out, name, await extractor.extract(await readGray(path)), about),
+      () => progress.increment(),
+    );
   } finally {
     progress.stop();
     await extractor.dispose();
   }
-  log.info(`features: ${written.size} of ${images.length} images written to ${resolve(options.out)}`, {
+  log.info(`features: ${images.length - failed} of ${images.length} images written to ${resolve(options.out)}`, {
     backend: extractor.backend,
     model: extractor.model,
   });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { forEachInput } from './inputs.js';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
 import { addFitEveryOption, kmeansProgress } from './cosegment.js';
 import { numberInRange } from '../config.js';
@@ -10,7 +11,7 @@ import { segmentImages, type SegmentInput } from '../segment/pipeline.js';
 import { overlayPng } from '../segment/overlay.js';
 import type { MaskScores } from '../eval/metrics.js';
 import { createProgress } from '../util/progress.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 
 interface SegmentCommandOptions extends BackendOptions, SegmentOptions {
@@ -62,32 +63,22 @@ async function readInputs(paths: string[], labelsDir: string | undefined): Promi
     throw new UserError(`--labels ${labelsDir}: no such directory`);
   }
   const inputs: SegmentInput[] = [];
-  const taken = new Map<string, string>();
-  let failed = 0;
-  for (const path of paths) {
-    const name = basename(path, extname(path));
-    try {
-      if (taken.has(name)) throw new Error(`its output name ${name} is taken by ${taken.get(name)}; rename one of them`);
-      const image = await readGray(path);
-      const input: SegmentInput = { name, image };
-      if (labelsDir !== undefined) {
-        const labelPath = join(labelsDir, `${name}.png`);
-        if (await exists(labelPath)) {
-          input.truth = await readGray(labelPath);
-          if (input.truth.width !== image.width || input.truth.height !== image.height) {
-            throw new Error(`label ${labelPath} is ${input.truth.width}×${input.truth.height} but the image is ${image.width}×${image.height}`);
-          }
-        } else {
-          log.warn(`${path}: no label ${labelPath}; left out of the metrics`);
+  const failed = await forEachInput(paths, async (path, name) => {
+    const image = await readGray(path);
+    const input: SegmentInput = { name, image };
+    if (labelsDir !== undefined) {
+      const labelPath = join(labelsDir, `${name}.png`);
+      if (await exists(labelPath)) {
+        input.truth = await readGray(labelPath);
+        if (input.truth.width !== image.width || input.truth.height !== image.height) {
+          throw new Error(`label ${labelPath} is ${input.truth.width}×${input.truth.height} but the image is ${image.width}×${image.height}`);
         }
+      } else {
+        log.warn(`${path}: no label ${labelPath}; left out of the metrics`);
       }
-      taken.set(name, path);
-      inputs.push(input);
-    } catch (error) {
-      failed++;
-      log.error(`${path}: skipped: ${errorMessage(error).replace(`${path}: `, '')}`);
     }
-  }
+    inputs.push(input);
+  });
   return { inputs, failed };
 }
 
