@@ -1,6 +1,5 @@
-import sharp, { type Sharp } from 'sharp';
 import type { Frame } from '../ingest/source.js';
-import type { GrayImage } from '../types.js';
+import { graySharp } from '../io/image.js';
 import { log } from '../util/log.js';
 import { errorMessage } from '../util/errors.js';
 import type { Hub } from './hub.js';
@@ -74,7 +73,7 @@ export class Relay {
     if (!frame) return;
     this.encoding = true;
     try {
-      const jpeg = await rawGray(frame.image).jpeg({ quality: this.jpegQuality }).toBuffer();
+      const jpeg = await graySharp(frame.image).jpeg({ quality: this.jpegQuality }).toBuffer();
       this.hub.broadcast(encodeBinary({ type: 'frame', seq: frame.seq, pts: frame.ptsMs }, jpeg), 'frame');
     } catch (error) {
       log.warn(`frame ${frame.seq}: JPEG encoding failed: ${errorMessage(error)}`);
@@ -86,7 +85,7 @@ export class Relay {
 
   private async sendMask(result: InferenceResult): Promise<void> {
     try {
-      const png = await rawGray(result.mask).png({ compressionLevel: 3 }).toBuffer();
+      const png = await graySharp(result.mask).png({ compressionLevel: 3 }).toBuffer();
       const latencyMs = performance.now() - result.arrivedAt;
       this.metrics.masksOut.inc();
       this.metrics.maskLatency.observe(latencyMs / 1000);
@@ -110,11 +109,6 @@ export class Relay {
       log.warn(`mask ${result.seq}: PNG encoding failed: ${errorMessage(error)}`);
     }
   }
-}
-
-function rawGray(image: GrayImage): Sharp {
-  const { width, height, data } = image;
-  return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 1 } });
 }
 
 function round(value: number): number {
