@@ -9,7 +9,9 @@ import type { GrayImage } from '../types.js';
 export { parseSource, type SourceKind, type Crop, type SourceSpec, type SourceArgOptions } from './spec.js';
 export type { SourceInfo } from './decoder.js';
 
-export type SourceState = 'starting' | 'running' | 'stalled' | 'restarting' | 'ended' | 'error';
+/** Every state a source can be in; the metrics export one gauge series per state. */
+export const SOURCE_STATES = ['starting', 'running', 'stalled', 'restarting', 'ended', 'error'] as const;
+export type SourceState = (typeof SOURCE_STATES)[number];
 
 export interface Frame {
   /** 0-based, keeps increasing across restarts of the source. */

@@ -1,8 +1,6 @@
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
-import type { SourceState, BackendState } from './protocol.js';
-
-const SOURCE_STATES: SourceState[] = ['starting', 'running', 'stalled', 'restarting', 'ended', 'error'];
-const BACKEND_STATES: BackendState[] = ['starting', 'running', 'restarting', 'error'];
+import { BACKEND_STATES, type SourceState, type BackendState } from './protocol.js';
+import { SOURCE_STATES } from '../ingest/source.js';
 
 /**
  * The service's Prometheus metrics, in a registry of its own (several servers may run in

@@ -13,7 +13,9 @@ export type { SourceState };
 
 export const PROTOCOL_VERSION = 1;
 
-export type BackendState = 'starting' | 'running' | 'restarting' | 'error';
+/** Every state the inference backend can be in; the metrics export one gauge series per state. */
+export const BACKEND_STATES = ['starting', 'running', 'restarting', 'error'] as const;
+export type BackendState = (typeof BACKEND_STATES)[number];
 
 export interface Settings {
   stride: number;
