@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeBinary, decodeBinary, type MaskHeader } from '../src/server/protocol.js';
+import { encodeBinary, decodeBinary, type MaskHeader } from '../src/wire/protocol.js';
 import { parseControl } from '../src/server/control.js';
 import { Mailbox } from '../src/server/mailbox.js';
-import { RateMeter } from '../src/server/rate.js';
+import { RateMeter } from '../src/wire/rate.js';
 
 test('a binary message round-trips: u32 LE header length, JSON header, payload', () => {
   const header: MaskHeader = {

@@ -7,9 +7,9 @@
  * Client → server: text JSON control messages only (see control.ts).
  */
 
-import type { SourceState } from '../ingest/source.js';
-
-export type { SourceState };
+/** Every state a source can be in; the metrics export one gauge series per state. */
+export const SOURCE_STATES = ['starting', 'running', 'stalled', 'restarting', 'ended', 'error'] as const;
+export type SourceState = (typeof SOURCE_STATES)[number];
 
 export const PROTOCOL_VERSION = 1;
 
