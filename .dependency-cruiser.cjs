@@ -2,7 +2,7 @@
  * Which way imports may run (docs/architecture.md, "Layers"). test/imports.test.ts runs these
  * rules from `npm test`; `npx depcruise src client` runs them by hand.
  *
- * The flow: ingest → vit | physics → backend.ts → segment → surface → server; the client only
+ * The flow: ingest → vit | physics → backend.ts → segment → surface → stream → server; the client only
  * speaks the wire format; eval, replay, phantom and commands sit on top. Each layer lists what it
  * may import; anything else under src/ or client/ is an arrow against the flow.
  */
@@ -16,6 +16,7 @@ const PHYSICS = '^src/physics/';
 const BACKEND = '^src/backend\\.ts$';
 const SEGMENT = '^src/segment/';
 const SURFACE = '^src/surface/';
+const STREAM = '^src/stream/';
 const SERVER = '^src/server/';
 const CLIENT = '^client/';
 const REPLAY = '^src/replay/';
@@ -31,12 +32,13 @@ const LAYERS = {
   backend: [BACKEND, [INGEST, VIT, PHYSICS]],
   segment: [SEGMENT, [INGEST, VIT, PHYSICS, BACKEND]],
   surface: [SURFACE, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT]],
-  server: [SERVER, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT, SURFACE]],
+  stream: [STREAM, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT, SURFACE]],
+  server: [SERVER, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT, SURFACE, STREAM]],
   client: [CLIENT, []],
-  replay: [REPLAY, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT, SURFACE]],
-  eval: [EVAL, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT, SURFACE]],
+  replay: [REPLAY, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT, SURFACE, STREAM]],
+  eval: [EVAL, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT, SURFACE, STREAM]],
   phantom: [PHANTOM, [INGEST]],
-  commands: [COMMANDS, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT, SURFACE, SERVER, REPLAY, EVAL, PHANTOM]],
+  commands: [COMMANDS, [INGEST, VIT, PHYSICS, BACKEND, SEGMENT, SURFACE, STREAM, SERVER, REPLAY, EVAL, PHANTOM]],
 };
 
 const layerRules = Object.entries(LAYERS).map(([name, [path, below]]) => ({

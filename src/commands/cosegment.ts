@@ -5,8 +5,7 @@ import { addSegmentOptions, type SegmentOptions } from './options.js';
 import { intInRange } from './parsers.js';
 import { readFeaturesDir } from '../io/features-files.js';
 import { writeGrayPng } from '../io/image.js';
-import { cosegment } from '../segment/cosegment.js';
-import { patchMaskToImage } from '../segment/mask.js';
+import { segmentSet, type SegmentedSet } from '../segment/pipeline.js';
 import { votesNeeded } from '../segment/vote.js';
 import { createProgress, type Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
@@ -55,18 +54,18 @@ async function runCosegment(dir: string, options: CosegmentCommandOptions): Prom
   const items = await readFeaturesDir(dir);
   // Checked before the k-means: masks that cannot be written would be lost after all the work.
   await makeOutDir(options.out, `--out ${options.out}`);
-  const features = items.map((item) => item.features);
   const kmeans = kmeansProgress();
-  let result;
+  let segmented: SegmentedSet;
   try {
-    result = cosegment(features, { k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery, onFit: kmeans.onFit });
+    segmented = segmentSet(items, { k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery, onFit: kmeans.onFit });
   } finally {
     kmeans.stop();
   }
+  const result = segmented.cosegmentation;
   const progress = createProgress('masks', items.length);
   try {
-    for (const [i, item] of items.entries()) {
-      await writeGrayPng(join(options.out, `${item.name}.mask.png`), patchMaskToImage(result.patchMasks[i], item.features));
+    for (const image of segmented.images) {
+      await writeGrayPng(join(options.out, `${image.name}.mask.png`), image.mask);
       progress.increment();
     }
   } finally {

@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { RollingBank, type BankOptions } from '../segment/bank.js';
+import type { BankOptions } from '../segment/bank.js';
+import { StreamPipeline } from '../stream/pipeline.js';
 import { writeGrayPng } from '../io/image.js';
 import { OverlayEncoder } from './overlay.js';
 import { DEFAULT_OVERLAY, tintRgb } from '../segment/overlay.js';
@@ -141,18 +142,15 @@ interface SegmentedFrames {
  * segmented; at most one frame's writes are in flight.
  */
 async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder: OverlayEncoder, options: ReplayOptions): Promise<SegmentedFrames> {
-  const bank = new RollingBank(options.bank);
+  const pipeline = new StreamPipeline(extractor, { bank: options.bank });
   const tint = { ...DEFAULT_OVERLAY, opacity: options.opacity };
   const result: SegmentedFrames = { perFrame: [], extractMs: 0, bankMs: 0 };
   let writing: Promise<unknown> = Promise.resolve();
   try {
     for await (const frame of reader.frames) {
-      const t0 = performance.now();
-      const features = await extractor.extract(frame.image);
-      const t1 = performance.now();
-      const segmented = bank.push(features);
-      result.extractMs += t1 - t0;
-      result.bankMs += performance.now() - t1;
+      const segmented = await pipeline.process(frame);
+      result.extractMs += segmented.timing.extractMs;
+      result.bankMs += segmented.timing.bankMs;
       await writing;
       writing = Promise.all([
         writeGrayPng(join(options.outputs.masksDir, maskFileName(frame.seq)), segmented.mask),
@@ -161,11 +159,11 @@ async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder:
       result.perFrame.push({
         seq: frame.seq,
         ptsMs: frame.ptsMs,
-        k: segmented.k,
-        salientClusters: segmented.salientClusters,
+        k: segmented.bank.k,
+        salientClusters: segmented.bank.salientClusters,
         maskFraction: countNonZero(segmented.mask.data) / segmented.mask.data.length,
-        sceneChange: segmented.sceneChange,
-        framesInWindow: segmented.framesInWindow,
+        sceneChange: segmented.bank.sceneChange,
+        framesInWindow: segmented.bank.framesInWindow,
       });
       options.onFrame?.(result.perFrame.length);
     }

@@ -21,8 +21,10 @@ export interface SegmentedSet {
 
 /**
  * The paper's method on a set of images whose features are extracted: co-segmentation of all
- * together and masks at the original sizes. Scoring against reference masks lives above
- * (eval/score.ts), so segmentation does not depend on evaluation.
+ * together and masks at the original sizes. Every set is co-segmented here (`segment`,
+ * `cosegment`, the experiments); scoring against reference masks lives above
+ * (eval/score.ts), so segmentation does not depend on evaluation. A video stream, frame by
+ * frame, goes through src/stream/pipeline.ts instead.
  */
 export function segmentSet(inputs: NamedFeatures[], options: CosegmentOptions): SegmentedSet {
   const cosegmentation = cosegment(inputs.map((input) => input.features), options);

@@ -1,12 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openExtractor } from '../backend.js';
-import { RollingBank } from '../segment/bank.js';
+import { StreamPipeline } from '../stream/pipeline.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import type { Extractor } from '../types.js';
 import type { WorkerInit, ToWorker, FromWorker } from './worker-messages.js';
 
 /**
- * The inference worker: feature backend + rolling cluster bank, one frame at a time. The
+ * The inference worker: the stream pipeline (src/stream/pipeline.ts), one frame at a time. The
  * main thread sends a frame only when the previous mask came back, so frames never queue
  * here; errors escape as uncaught exceptions and the main thread restarts the worker.
  */
@@ -21,7 +21,7 @@ try {
   send({ type: 'fatal', message: errorMessage(error), user: error instanceof UserError });
   process.exit(1);
 }
-const bank = new RollingBank(init.bank);
+const pipeline = new StreamPipeline(extractor, { bank: init.bank });
 send({ type: 'ready', backend: extractor.backend, model: extractor.model });
 
 /** The frame being segmented; a stop waits for it (terminating native inference mid-run aborts the process). */
@@ -33,10 +33,10 @@ port.on('message', (message: ToWorker) => {
       current = segment(message);
       break;
     case 'update':
-      bank.update(message.options);
+      pipeline.update(message.options);
       break;
     case 'reset':
-      bank.reset();
+      pipeline.reset();
       break;
     case 'stop':
       void current
@@ -50,20 +50,19 @@ port.on('message', (message: ToWorker) => {
 });
 
 async function segment(message: Extract<ToWorker, { type: 'frame' }>): Promise<void> {
-  const features = await extractor.extract(message.image);
-  const result = bank.push(features);
+  const result = await pipeline.process(message);
   // The mask's buffer is handed over, not copied; slice() when it is a view of a larger one.
   const data = result.mask.data.byteLength === result.mask.data.buffer.byteLength ? result.mask.data : result.mask.data.slice();
   send(
     {
       type: 'mask',
-      seq: message.seq,
-      ptsMs: message.ptsMs,
+      seq: result.seq,
+      ptsMs: result.ptsMs,
       mask: { width: result.mask.width, height: result.mask.height, data },
-      kind: 'cells',
-      polylines: [],
-      k: result.k,
-      salientClusters: result.salientClusters,
+      kind: result.kind,
+      polylines: result.surface?.polylines ?? [],
+      k: result.bank.k,
+      salientClusters: result.bank.salientClusters,
     },
     [data.buffer as ArrayBuffer],
   );

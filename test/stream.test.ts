@@ -1,0 +1,81 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StreamPipeline, type SurfaceStage, type SurfaceStageInput } from '../src/stream/pipeline.js';
+import { RollingBank, type BankOptions } from '../src/segment/bank.js';
+import type { BoneSurface } from '../src/surface/types.js';
+import type { Extractor, GrayImage } from '../src/types.js';
+import { plant } from './helpers/planted.js';
+
+const bankOptions: BankOptions = { window: 4, tau: 0.2, votes: 65, seed: 0, k: 3 };
+
+/** Three layers; the frame's first pixel picks the noise seed, its second the scene (cluster axes). */
+const planted: Extractor = {
+  backend: 'physics',
+  model: 'planted',
+  stride: 8,
+  loadSize: 40,
+  extract: async (image) =>
+    plant({ grid: [6, 5], seed: image.data[0], axisOffset: image.data[1], cluster: (r) => Math.min(2, Math.floor(r / 2)), saliency: (r) => (r >= 2 && r < 4 ? 0.8 : 0.05) }),
+  dispose: async () => {},
+};
+
+const image = (seed: number, scene = 0): GrayImage => {
+  const data = new Uint8Array(40 * 48);
+  data[0] = seed;
+  data[1] = scene;
+  return { width: 40, height: 48, data };
+};
+
+const surfaceOf = (seq: number): BoneSurface => ({ width: 40, height: 48, rows: new Float32Array(40).fill(seq), confidence: new Float32Array(40), polylines: [] });
+
+test('a frame runs extract → bank → surface stage; the result is the bank\'s, the stage\'s mask and the timings', async () => {
+  const pipeline = new StreamPipeline(planted, { bank: bankOptions });
+  const bank = new RollingBank(bankOptions);
+  for (let seq = 0; seq < 3; seq++) {
+    const result = await pipeline.process({ seq, ptsMs: seq * 100, image: image(seq + 1) });
+    const direct = bank.push(await planted.extract(image(seq + 1)));
+    assert.is(result.seq, seq);
+    assert.is(result.ptsMs, seq * 100);
+    assert.is(result.kind, 'cells', 'the default stage keeps the cells');
+    assert.is(result.surface, undefined);
+    assert.equal(Array.from(result.mask.data), Array.from(direct.mask.data), 'the same mask as the bank alone');
+    assert.equal(result.bank.salientClusters, direct.salientClusters);
+    for (const ms of Object.values(result.timing)) assert.ok(ms >= 0);
+  }
+});
+
+test('the surface stage gets the frame, the cell mask and the previous surface, until a reset', async () => {
+  const seen: SurfaceStageInput[] = [];
+  const stage: SurfaceStage = (input) => {
+    seen.push(input);
+    const surface = surfaceOf(seen.length);
+    return { mask: { ...input.cells, data: input.cells.data.map((v) => 255 - v) }, kind: 'surface', surface };
+  };
+  const pipeline = new StreamPipeline(planted, { bank: bankOptions, surface: stage });
+  const first = await pipeline.process({ seq: 0, ptsMs: 0, image: image(1) });
+  const second = await pipeline.process({ seq: 1, ptsMs: 100, image: image(2) });
+  pipeline.reset();
+  await pipeline.process({ seq: 2, ptsMs: 200, image: image(3) });
+  assert.is(seen[0].prior, undefined, 'no prior on the first frame');
+  assert.is(seen[1].prior, first.surface, 'the previous frame\'s surface');
+  assert.is(seen[2].prior, undefined, 'none after a reset');
+  assert.is(seen[1].gray.data[0], 2, 'the frame itself');
+  assert.equal(Array.from(second.mask.data), Array.from(seen[1].cells.data.map((v) => 255 - v)), 'the stage\'s mask is the result');
+  assert.is(second.kind, 'surface');
+});
+
+test('a scene change drops the prior surface', async () => {
+  const priors: Array<BoneSurface | undefined> = [];
+  const pipeline = new StreamPipeline(planted, {
+    bank: bankOptions,
+    surface: (input) => (priors.push(input.prior), { mask: input.cells, kind: 'surface', surface: surfaceOf(priors.length) }),
+  });
+  const changes: boolean[] = [];
+  for (let seq = 0; seq < 6; seq++) changes.push((await pipeline.process({ seq, ptsMs: seq * 100, image: image(seq + 1, seq < 4 ? 0 : 8) })).bank.sceneChange);
+  const cut = changes.indexOf(true);
+  assert.ok(cut > 0, `the planted cut is a scene change (${changes})`);
+  assert.is(priors[cut], undefined, 'no prior across the cut');
+  assert.ok(priors[cut - 1] !== undefined && priors[cut + 1] !== undefined, 'a prior within a scene');
+});
+
+test.run();
