@@ -13,9 +13,9 @@ import {
   PHANTOM_VIDEO_FPS,
   PHANTOM_STILL_COUNT,
   type PhantomOptions,
-} from '../fixtures/phantom.js';
+} from '../src/phantom/index.js';
 import { writeGrayPng } from '../src/io/image.js';
-import { encodeGrayVideo } from '../fixtures/phantom/video.js';
+import { encodeGrayVideo } from '../src/phantom/video.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import type { GrayImage } from '../src/types.js';
 import { REPO_ROOT } from './helpers/env.js';

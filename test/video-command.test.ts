@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { renderPhantom, phantomDefaults } from '../fixtures/phantom.js';
+import { renderPhantom, phantomDefaults } from '../src/phantom/index.js';
 import { readGray } from '../src/io/image.js';
 import { dice } from '../src/eval/metrics.js';
 import { openVideo } from '../src/ingest/video-reader.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { addSegmentOptions, type SegmentOptions } from './options.js';
-import { intInRange } from '../config.js';
+import { intInRange } from './parsers.js';
 import { readFeaturesDir } from '../io/features-files.js';
 import { writeGrayPng } from '../io/image.js';
 import { cosegment } from '../segment/cosegment.js';

@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
-import { intInRange, numberInRange, numberList } from '../config.js';
+import { intInRange, numberInRange, numberList } from './parsers.js';
 import { addFitEveryOption } from './cosegment.js';
 import { openExtractor } from '../backend.js';
-import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
+import type { SegmentFeaturesOptions } from '../eval/score.js';
 import type { SetMember } from '../eval/score.js';
 import type { Extractor } from '../types.js';
 import { loadLabelledImages, type LabelledImage, type LeftOut } from '../eval/dataset.js';

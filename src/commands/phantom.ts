@@ -1,11 +1,11 @@
 import { Option, InvalidArgumentError, type Command } from 'commander';
 import { basename, join } from 'node:path';
-import { intInRange, numberInRange } from '../config.js';
+import { intInRange, numberInRange } from './parsers.js';
 import { createProgress } from '../util/progress.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { phantomDefaults, PHANTOM_SIDE, PHANTOM_VIDEO, PHANTOM_VIDEO_FPS, PHANTOM_STILL_COUNT, type PhantomOptions } from '../../fixtures/phantom.js';
-import { writePhantomSet, MANIFEST_FILE, VIDEO_FILE } from '../../fixtures/phantom/write.js';
+import { phantomDefaults, PHANTOM_SIDE, PHANTOM_VIDEO, PHANTOM_VIDEO_FPS, PHANTOM_STILL_COUNT, type PhantomOptions } from '../phantom/index.js';
+import { writePhantomSet, MANIFEST_FILE, VIDEO_FILE } from '../phantom/write.js';
 import { clearEarlierRun, existingFiles, filesIn, makeOutDir, readRecord } from '../io/out-dir.js';
 
 interface PhantomCommandOptions {

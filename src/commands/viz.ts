@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { DEFAULTS, FACETS, facet, intInRange, numberInRange, type Facet } from '../config.js';
+import { DEFAULTS, FACETS, type Facet } from '../config.js';
+import { facet, intInRange, numberInRange } from './parsers.js';
 import { addModelOptions } from './options.js';
 import { readGray } from '../io/image.js';
 import { locateWeights } from '../vit/models.js';
