@@ -3,7 +3,7 @@ import type { BoneMaps } from './bone-probability.js';
 import { AreaSums } from './filters.js';
 import { patchGrid } from '../patches.js';
 import { minMax } from '../util/vectors.js';
-import type { Evidence } from '../surface/evidence.js';
+import type { Evidence } from '../types.js';
 
 /**
  * Per-patch descriptors and saliency of the physics backend on the ViT's patch grid.
