@@ -10,6 +10,7 @@ import { patchMaskToImage } from '../segment/mask.js';
 import { votesNeeded } from '../segment/vote.js';
 import { createProgress, type Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
+import { plural } from '../util/plural.js';
 import { makeOutDir } from '../io/out-dir.js';
 
 export interface CosegmentCommandOptions extends SegmentOptions {
@@ -89,5 +90,5 @@ async function runCosegment(dir: string, options: CosegmentCommandOptions): Prom
     })),
   };
   await writeFile(join(options.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  log.info(`cosegment: ${items.length} images, k = ${result.k}, salient clusters [${result.salient.join(', ')}]; masks in ${resolve(options.out)}`);
+  log.info(`cosegment: ${plural(items.length, 'image')}, k = ${result.k}, salient clusters [${result.salient.join(', ')}]; masks in ${resolve(options.out)}`);
 }
