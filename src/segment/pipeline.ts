@@ -3,6 +3,8 @@ import { UserError, errorMessage } from '../util/errors.js';
 import { meanScores, scoreMask, type MaskScores } from '../eval/metrics.js';
 import { cosegment, type CosegmentOptions, type CosegmentResult } from './cosegment.js';
 import { patchMaskToImage } from './mask.js';
+import { surfaceStage, CELLS_MASK, type MaskSettings } from '../surface/stage.js';
+import type { BoneSurface } from '../surface/types.js';
 
 /** One image to segment, with its reference mask when there is one. */
 export interface SegmentInput {
@@ -14,6 +16,8 @@ export interface SegmentInput {
 export interface SegmentFeaturesOptions extends CosegmentOptions {
   /** Bone-surface tolerance for surface precision/recall, in pixels. */
   surfaceTolerancePx: number;
+  /** Which mask to hand out and score; the paper's cells unless asked. */
+  mask?: MaskSettings;
 }
 
 export interface SegmentImagesOptions extends SegmentFeaturesOptions {
@@ -24,8 +28,12 @@ export interface SegmentImagesOptions extends SegmentFeaturesOptions {
 export interface ImageOutcome {
   name: string;
   features: Features;
-  /** 0/255 at the image's original size. */
+  /** The mask of the kind asked for, 0/255 at the image's original size. */
   mask: GrayImage;
+  /** The co-segmentation's cell mask (the same as `mask` for `cells`). */
+  cells: GrayImage;
+  /** The traced bone surface (not for `cells`). */
+  surface?: BoneSurface;
   scores?: MaskScores;
 }
 
@@ -62,17 +70,23 @@ export async function extractNamed(extractor: Extractor, image: GrayImage, name:
 
 /**
  * The same on features extracted earlier (the experiments extract each image once and
- * co-segment it in many sets).
+ * co-segment it in many sets). The surface stage needs each image; `cells` does not.
  */
-export function segmentFeatures(inputs: Array<Omit<SegmentInput, 'image'> & { features: Features }>, options: SegmentFeaturesOptions): SegmentOutcome {
+export function segmentFeatures(inputs: Array<Omit<SegmentInput, 'image'> & { image?: GrayImage; features: Features }>, options: SegmentFeaturesOptions): SegmentOutcome {
+  const settings = options.mask ?? CELLS_MASK;
   const cosegmentation = cosegment(inputs.map((input) => input.features), options);
   const images = inputs.map((input, i): ImageOutcome => {
-    const mask = patchMaskToImage(cosegmentation.patchMasks[i], input.features);
-    if (input.truth && (input.truth.width !== mask.width || input.truth.height !== mask.height)) {
-      throw new UserError(`${input.name}: reference mask is ${input.truth.width}×${input.truth.height} but the image is ${mask.width}×${mask.height}`);
+    const cells = patchMaskToImage(cosegmentation.patchMasks[i], input.features);
+    if (input.truth && (input.truth.width !== cells.width || input.truth.height !== cells.height)) {
+      throw new UserError(`${input.name}: reference mask is ${input.truth.width}×${input.truth.height} but the image is ${cells.width}×${cells.height}`);
     }
-    const scores = input.truth ? scoreMask(mask, input.truth, options.surfaceTolerancePx) : undefined;
-    return { name: input.name, features: input.features, mask, scores };
+    let stage: { mask: GrayImage; surface?: BoneSurface } = { mask: cells };
+    if (settings.kind !== 'cells') {
+      if (!input.image) throw new UserError(`${input.name}: the ${settings.kind} mask needs the image itself, not only its features`);
+      stage = surfaceStage({ gray: input.image, cells }, settings);
+    }
+    const scores = input.truth ? scoreMask(stage.mask, input.truth, options.surfaceTolerancePx) : undefined;
+    return { name: input.name, features: input.features, mask: stage.mask, cells, surface: stage.surface, scores };
   });
   return { cosegmentation, images, mean: meanScores(images.flatMap((i) => (i.scores ? [i.scores] : []))) };
 }
