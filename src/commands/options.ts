@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { DEFAULTS, intInRange, numberInRange, facet } from '../config.js';
+import { DEFAULTS } from '../config.js';
+import { intInRange, numberInRange, facet } from './parsers.js';
 import type { BackendRequest, BackendChoice } from '../backend.js';
 import { MASK_KINDS, type MaskKind } from '../surface/types.js';
 import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';

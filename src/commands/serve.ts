@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULTS, intInRange, numberInRange } from '../config.js';
+import { DEFAULTS } from '../config.js';
+import { intInRange, numberInRange } from './parsers.js';
 import { parseSource, type SourceArgOptions } from '../ingest/source.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { isLoopback, parseOrigins } from '../server/auth.js';
@@ -11,7 +12,7 @@ import { log } from '../util/log.js';
 import { fetchModel, locateWeights } from '../vit/models.js';
 import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
 
-/** What `npm start` plays: the committed phantom video (fixtures/phantom.ts PHANTOM_VIDEO). */
+/** What `npm start` plays: the committed phantom video (src/phantom PHANTOM_VIDEO). */
 export const DEFAULT_VIDEO = fileURLToPath(new URL('../../fixtures/phantom-data/video.mp4', import.meta.url));
 
 /** SIGINT/SIGTERM must end the process within 2 s (issue 7), even if a part hangs. */

@@ -1,7 +1,7 @@
 import type { FloatImage } from './resize.js';
 import type { BoneMaps } from './bone-probability.js';
 import { AreaSums } from './filters.js';
-import { patchGrid } from '../vit/graph.js';
+import { patchGrid } from '../patches.js';
 import { minMax } from '../util/vectors.js';
 import type { Evidence } from '../surface/evidence.js';
 
