@@ -1,6 +1,6 @@
 import type { GrayImage } from '../types.js';
 import type { BoneSurface } from './types.js';
-import { boneEvidence, type EvidenceParams } from './evidence.js';
+import { boneEvidence, type EvidenceParams } from '../physics/evidence.js';
 import { searchBand } from './search.js';
 import { traceColumns, type DpParams } from './tracer.js';
 import { toSurface } from './polyline.js';
