@@ -50,7 +50,6 @@ async function extractPhysics(image: GrayImage, stride: number, loadSize: number
     dim: DESCRIPTOR_DIM,
     descriptors: patches.descriptors,
     saliency: patches.saliency,
-    evidence,
     geometry: {
       stride,
       patchSize: PATCH_SIZE,

@@ -4,12 +4,12 @@ import { cosegment, type CosegmentOptions, type CosegmentResult } from './cosegm
 import { patchMaskToImage } from './mask.js';
 
 /** One image's features, under the name its errors and outputs carry. */
-export interface NamedFeatures {
+export interface SetInput {
   name: string;
   features: Features;
 }
 
-export interface SegmentedImage extends NamedFeatures {
+export interface SegmentedImage extends SetInput {
   /** 0/255 at the image's original size. */
   mask: GrayImage;
 }
@@ -26,7 +26,7 @@ export interface SegmentedSet {
  * (eval/score.ts), so segmentation does not depend on evaluation. A video stream, frame by
  * frame, goes through src/stream/pipeline.ts instead.
  */
-export function segmentSet(inputs: NamedFeatures[], options: CosegmentOptions): SegmentedSet {
+export function segmentSet(inputs: SetInput[], options: CosegmentOptions): SegmentedSet {
   const cosegmentation = cosegment(inputs.map((input) => input.features), options);
   const images = inputs.map((input, i): SegmentedImage => ({
     name: input.name,
