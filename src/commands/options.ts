@@ -1,18 +1,23 @@
 import { Option, type Command } from 'commander';
 import { DEFAULTS, intInRange, numberInRange, facet } from '../config.js';
 import type { BackendRequest, BackendChoice } from '../backend.js';
+import { PRECISION_CHOICES } from '../vit/precision.js';
 
 /** Options shared by every command that extracts features, so they read the same everywhere. */
 export type BackendOptions = Omit<BackendRequest, 'download'>;
 
 export function addBackendOptions(command: Command, defaultBackend: BackendChoice = 'auto'): Command {
-  return addModelOptions(
-    command.addOption(
-      new Option('--backend <name>', 'feature backend: dino (the paper\'s ViT), physics (embedded, no download), or auto (dino when its weights are present)')
-        .choices(['auto', 'dino', 'physics'])
-        .default(defaultBackend),
-    ),
-  )
+  command.addOption(
+    new Option('--backend <name>', 'feature backend: dino (the paper\'s ViT), physics (embedded, no download), or auto (dino when its weights are present)')
+      .choices(['auto', 'dino', 'physics'])
+      .default(defaultBackend),
+  );
+  return addPrecisionOption(addDescriptorOptions(addModelOptions(command)));
+}
+
+/** The descriptor: which facet of which block (the ViT's; physics ignores them). */
+export function addDescriptorOptions(command: Command): Command {
+  return command
     .option('--layer <n>', 'ViT block whose facet is the descriptor (0-based)', intInRange('--layer', 0, 23), DEFAULTS.layer)
     .option('--facet <name>', 'descriptor facet: key, query, value or token', facet, DEFAULTS.facet);
 }
@@ -23,6 +28,18 @@ export function addModelOptions(command: Command): Command {
     .option('--model <name|path>', 'DINO model from models/manifest.json, or a .safetensors file', DEFAULTS.model)
     .option('--stride <n>', 'patch stride in pixels, 1..8 (8 = the paper\'s grid, 4 = the reference code\'s)', intInRange('--stride', 1, 8), DEFAULTS.stride)
     .option('--load-size <px>', 'smaller image edge after resizing', intInRange('--load-size', 8, 4096), DEFAULTS.loadSize);
+}
+
+/** --precision: of every command that runs the ViT. */
+export function addPrecisionOption(command: Command): Command {
+  return command.addOption(
+    new Option(
+      '--precision <p>',
+      'ViT arithmetic: fp32, int8 (int8 weights in the blocks\' Linear layers), or auto (int8 where the CPU has VNNI and `bonestream check-precision` passed on these weights)',
+    )
+      .choices(PRECISION_CHOICES)
+      .default('fp32'),
+  );
 }
 
 export function backendRequest(options: BackendOptions, download = false): BackendRequest {
