@@ -1,6 +1,5 @@
 import type { Features, GrayImage } from '../types.js';
-import type { Facet } from '../config.js';
-import { createDinoExtractor } from '../vit/extractor.js';
+import { createDinoExtractor, type DinoExtractorOptions } from '../vit/extractor.js';
 import { PRECISION_BOUNDS, type Precision } from '../vit/precision.js';
 import { cosegment, type CosegmentOptions } from '../segment/cosegment.js';
 import { extractNamed } from '../segment/pipeline.js';
@@ -14,13 +13,8 @@ import { iou } from './metrics.js';
  * precision with the same settings.
  */
 
-export interface PrecisionCheckOptions {
-  weightsPath: string;
-  model: string;
-  stride: number;
-  loadSize: number;
-  layer: number;
-  facet: Facet;
+/** The extractor's settings (both precisions use the same) and the co-segmentation's. */
+export interface PrecisionCheckOptions extends Omit<DinoExtractorOptions, 'precision'> {
   segment: Omit<CosegmentOptions, 'onFit'>;
 }
 

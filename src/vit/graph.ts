@@ -13,7 +13,9 @@ import { quantizePerChannel } from './quantize.js';
  * (names.ts). Beside it, each marked "Speed variant", are choices that change speed and not
  * the result (golden.test.ts holds both to PyTorch): MultiHeadAttention and one-pass GELU
  * (GraphKernels), and the pruned last block (blockHead). `precision: 'int8'` is the one
- * option that changes results, within the bounds that check-precision measures.
+ * option that changes results, within the bounds that check-precision measures. The
+ * "fused" QKV projection is no variant: DINO's `attn.qkv` is one Linear [3D, D]; the Hugging
+ * Face files split it into query, key and value, and qkvParams joins them back.
  *
  * Tokens are kept 2-D, [S, D] with S = 1 + rows·cols (CLS first), since one image is one
  * graph run.
