@@ -12,7 +12,7 @@ import { startServer } from '../src/server/server.js';
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
 import { locateWeights } from '../src/vit/models.js';
 import type { BackendRequest } from '../src/backend.js';
-import type { MaskHeader } from '../src/server/protocol.js';
+import type { MaskHeader } from '../src/wire/protocol.js';
 import { record, wsUrl } from '../test/helpers/service.js';
 import { sharedClip } from '../test/helpers/env.js';
 import { defaultBackend } from '../test/helpers/live.js';

@@ -54,3 +54,20 @@ export interface Extractor {
   extract(image: GrayImage, options?: ExtractOptions): Promise<Features>;
   dispose(): Promise<void>;
 }
+
+/** A frame area-downsampled for the bone evidence (src/physics/working.ts makes it). */
+export interface WorkingImage {
+  width: number;
+  height: number;
+  data: Float32Array; // [height * width], 0..1
+  /** Working px per source-frame px, along x and along y. */
+  scaleX: number;
+  scaleY: number;
+}
+
+/** The bone-surface evidence of a frame (src/physics/evidence.ts), on its working image. */
+export interface Evidence {
+  image: WorkingImage;
+  /** [height * width] of the working image, 0..1. */
+  map: Float32Array;
+}

@@ -1,19 +1,19 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fft, fft2 } from '../src/surface/fft.js';
-import { quantile } from '../src/surface/quantile.js';
+import { fft, fft2 } from '../src/physics/fft.js';
+import { quantile } from '../src/physics/quantile.js';
 import { traceColumns, type DpParams } from '../src/surface/tracer.js';
 import { searchBand } from '../src/surface/search.js';
 import { traceSurface, DEFAULT_SURFACE } from '../src/surface/trace.js';
 import { surfaceMask, regionMask } from '../src/surface/masks.js';
 import { runsOf } from '../src/surface/polyline.js';
 import { createPhysicsExtractor } from '../src/physics/extractor.js';
-import { segmentImages } from '../src/segment/pipeline.js';
+import { segmentImages } from '../src/eval/score.js';
 import { dice, scoreMask } from '../src/eval/metrics.js';
 import { DEFAULTS } from '../src/config.js';
 import type { GrayImage } from '../src/types.js';
-import { renderPhantom, stillOptions, PHANTOM_VIDEO, PHANTOM_STILL_COUNT } from '../fixtures/phantom.js';
-import { buildScene } from '../fixtures/phantom/scene.js';
+import { renderPhantom, stillOptions, PHANTOM_VIDEO, PHANTOM_STILL_COUNT } from '../src/phantom/index.js';
+import { buildScene } from '../src/phantom/scene.js';
 import { seededRandom } from '../src/util/random.js';
 
 test('fft matches the direct DFT, and the inverse undoes it', () => {

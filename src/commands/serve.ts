@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULTS, intInRange, numberInRange } from '../config.js';
+import { DEFAULTS } from '../config.js';
+import { intInRange, numberInRange } from './parsers.js';
 import { parseSource, type SourceArgOptions } from '../ingest/source.js';
+import type { SourceKind } from '../ingest/spec.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { isLoopback, parseOrigins } from '../server/auth.js';
 import { WINDOW_RANGE } from '../server/control.js';
@@ -11,7 +13,7 @@ import { log } from '../util/log.js';
 import { fetchModel, locateWeights } from '../vit/models.js';
 import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
 
-/** What `npm start` plays: the committed phantom video (fixtures/phantom.ts PHANTOM_VIDEO). */
+/** What `npm start` plays: the committed phantom video (src/phantom PHANTOM_VIDEO). */
 export const DEFAULT_VIDEO = fileURLToPath(new URL('../../fixtures/phantom-data/video.mp4', import.meta.url));
 
 /** SIGINT/SIGTERM must end the process within 2 s (issue 7), even if a part hangs. */
@@ -99,9 +101,22 @@ async function serve(options: ServeOptions): Promise<void> {
     process.off('SIGINT', early);
     process.off('SIGTERM', early);
   });
+  await refuseUnopenableFile(server, source.kind);
   process.stdout.write(`bonestream: open ${server.url}${token ? '?token=<your token>' : ''}\n`);
   if (!isLoopback(options.host)) log.warn(`listening on ${options.host}: reachable from other machines, token required`);
   await untilSignal(server);
+}
+
+/**
+ * A file that cannot be opened (missing, not a video, a --crop that does not fit) is the
+ * user's to fix: serve says why and exits instead of showing a black page for ever. Devices,
+ * streams and stdin may come up later, so they stay in their retry loop.
+ */
+async function refuseUnopenableFile(server: RunningServer, kind: SourceKind): Promise<void> {
+  const { state, detail } = server.health().source;
+  if (kind !== 'file' || state !== 'error') return;
+  await server.close();
+  throw new UserError(detail ?? 'the --source file cannot be opened');
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { BackendState, Settings, SourceState, SourceStatus } from './protocol.js';
+import type { BackendState, Settings, SourceState, SourceStatus } from '../wire/protocol.js';
 import type { RelayStats } from './relay.js';
 
 /** The body of `/healthz`: what a probe, a dashboard or a person needs to know at a glance. */

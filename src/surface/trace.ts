@@ -1,6 +1,6 @@
 import type { GrayImage } from '../types.js';
 import type { BoneSurface } from './types.js';
-import { boneEvidence, type Evidence, type EvidenceParams } from './evidence.js';
+import { boneEvidence, type EvidenceParams } from '../physics/evidence.js';
 import { searchBand } from './search.js';
 import { traceColumns, type DpParams } from './tracer.js';
 import { toSurface } from './polyline.js';
@@ -17,6 +17,8 @@ export interface SurfaceParams extends EvidenceParams, DpParams {
   minRun: number;
   /** Smoothing σ along the line, 950-frame px. */
   smoothing: number;
+  /** Largest row step between neighbouring columns within a run, 950-frame px; a larger one cuts the run. */
+  maxJump: number;
   /** Row offset added to the traced ridge, 950-frame px (positive = down); measured on the phantom. */
   bias: number;
   /** Temporal prior: weight of the previous surface and the distance (950-frame px) at which it is fully paid. */
@@ -27,11 +29,12 @@ export interface SurfaceParams extends EvidenceParams, DpParams {
 export const DEFAULT_SURFACE: SurfaceParams = {
   workingSize: 256,
   threshold: 0.15,
-  slope: 0.02,
+  slope: 0.04,
   maxStep: 15,
   switchCost: 2,
-  reach: { sideways: 30, above: 30, below: 60 },
+  reach: { sideways: 90, above: 90, below: 60 },
   minRun: 60,
+  maxJump: 10,
   smoothing: 4,
   // The DP's ridge sits ~1.4 px above the echo's centre on the 256-px phantom (median over its
   // eight stills, physics cells): 5 px of a 950-px frame.
@@ -44,8 +47,6 @@ export interface SurfaceInput {
   gray: GrayImage;
   /** The co-segmentation's mask at the frame's size (nonzero = bone cells). */
   cellMask: GrayImage;
-  /** The backend's evidence for this frame when it already computed it (the physics backend does). */
-  evidence?: Evidence;
   /** The previous frame's surface (live): a temporal prior. */
   prior?: BoneSurface;
 }
@@ -55,7 +56,7 @@ export function traceSurface(input: SurfaceInput, params: SurfaceParams = DEFAUL
   if (cellMask.width !== gray.width || cellMask.height !== gray.height) {
     throw new RangeError(`surface: cell mask is ${cellMask.width}×${cellMask.height} but the frame is ${gray.width}×${gray.height}`);
   }
-  const evidence = input.evidence ?? boneEvidence(gray, params);
+  const evidence = boneEvidence(gray, params);
   const { image, map } = evidence;
   const frame = Math.max(gray.width, gray.height) / 950; // 950-frame px → source px
   const work = frame * image.scaleY; // 950-frame px → working px
@@ -66,7 +67,12 @@ export function traceSurface(input: SurfaceInput, params: SurfaceParams = DEFAUL
   });
   const prior = input.prior ? priorRows(input.prior, image.width, image.scaleX, image.scaleY, params, work) : undefined;
   const path = traceColumns(map, image.width, image.height, band, { ...params, maxStep: params.maxStep * work }, prior);
-  return toSurface(path, map, image, gray, { minRun: params.minRun * frame, smoothing: params.smoothing * frame, bias: params.bias * frame });
+  return toSurface(path, map, image, gray, {
+    minRun: params.minRun * frame,
+    smoothing: params.smoothing * frame,
+    bias: params.bias * frame,
+    maxJump: params.maxJump * work,
+  });
 }
 
 /** The previous surface resampled to working columns and rows. */

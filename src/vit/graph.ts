@@ -4,6 +4,7 @@ import { GraphBuilder, float } from './onnx-builder.js';
 import { interpolatePosEmbed } from './posembed.js';
 import { hfName, qkvPartName, QKV, type QkvPart } from './names.js';
 import { quantizePerChannel } from './quantize.js';
+import { patchGrid } from '../patches.js';
 
 /**
  * The DINO ViT (Caron et al. 2021, vision_transformer.py) as an ONNX graph built from its
@@ -89,11 +90,6 @@ export interface VitGraph {
 
 export function facetOutputName(facet: Facet, layer: number): string {
   return `${facet}_${layer}`;
-}
-
-/** The reference's patch grid for overlapping patches: 1 + (H − P) // stride per axis. */
-export function patchGrid(height: number, width: number, patchSize: number, stride: number): [number, number] {
-  return [1 + Math.floor((height - patchSize) / stride), 1 + Math.floor((width - patchSize) / stride)];
 }
 
 export function buildVitGraph(weights: VitWeights, request: GraphRequest, kernels = DEFAULT_KERNELS): VitGraph {
