@@ -28,7 +28,7 @@ test('end to end: the phantom video through the real server; every mask matches 
     await client.until((r) => r.binary.filter((m) => m.header.type === 'mask').length >= MASKS, 30_000, `${MASKS} masks`);
     const hello = client.received.text[0] as HelloMessage;
     assert.is(hello.type, 'hello');
-    assert.is(hello.protocol, 1);
+    assert.is(hello.protocol, 2);
     assert.equal(hello.source, { width: PHANTOM_VIDEO.width, height: PHANTOM_VIDEO.height, fps: PHANTOM_VIDEO_FPS, state: hello.source.state });
     assert.is(hello.backend, 'physics');
     assert.equal(hello.settings, { stride: 8, loadSize: 224, window: 10, tau: 0.2, votes: 65 });

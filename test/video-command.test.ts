@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderPhantom, phantomDefaults } from '../fixtures/phantom.js';
 import { readGray } from '../src/io/image.js';
@@ -114,15 +114,17 @@ test('Ctrl-C (SIGINT): the frames done so far are finished, summarized and kept;
   const long = join(dir, 'long.mp4');
   await makeVideo(long, { frames: 600, width: 64, height: 48, fps: 25, codec: 'h264' });
   const out = join(dir, 'interrupted');
+  // A process group of its own, signalled as a whole as a terminal's Ctrl-C does: ffmpeg must not get the signal itself.
   const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/bonestream.js'), 'video', long, '--out', out, '--backend', 'physics', '--load-size', '64'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, BONESTREAM_NO_PROGRESS: '1' },
+    detached: true,
   });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise((resolve) => child.on('close', resolve));
   await waitFor('the first masks', () => existsSync(join(out, 'masks')) && readdirSync(join(out, 'masks')).length >= 3, 20_000);
-  child.kill('SIGINT');
+  process.kill(-child.pid!, 'SIGINT');
   assert.is(await exited, 130, stderr);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.is(summary.complete, false);
@@ -186,6 +188,76 @@ test('a backend failure while the last frame\'s writes fail too: the run stops w
   assert.ok(existsSync(outputs.summary), 'the summary is written');
 });
 
+test('the input is never the output: the same path, ./, a symlink or a hard link to it is refused and the recording kept', async () => {
+  const recording = join(dir, 'recording.mp4');
+  writeFileSync(recording, readFileSync(clip));
+  const before = readFileSync(recording);
+  const link = join(dir, 'link.mp4');
+  symlinkSync(recording, link);
+  const hard = join(dir, 'hard.mp4');
+  linkSync(recording, hard);
+  for (const out of [recording, join(dir, '.', 'recording.mp4'), link, hard]) {
+    const { code, stderr } = await runCli(['video', recording, '--out', out, '--force', ...fast]);
+    assert.is(code, 1, out);
+    assert.match(stderr, /--out .*: .* is the input .*recording\.mp4; it would be overwritten/);
+    assert.ok(readFileSync(recording).equals(before), `the recording is unchanged after --out ${out}`);
+  }
+  // A folder whose overlay.mp4 is the input: an earlier run's files are removed, but never the input.
+  const again = join(dir, 'again');
+  assert.is((await runCli(['video', clip, '--out', again, ...fast])).code, 0);
+  const overlay = readFileSync(join(again, 'overlay.mp4'));
+  const refused = await runCli(['video', join(again, 'overlay.mp4'), '--out', again, ...fast]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /overlay\.mp4 is the input/);
+  assert.ok(readFileSync(join(again, 'overlay.mp4')).equals(overlay));
+  assert.is(readdirSync(join(again, 'masks')).length, FRAMES, 'nothing was removed');
+});
+
+test('a file at --out that no earlier run wrote is kept unless --force', async () => {
+  const other = join(dir, 'holiday.mp4');
+  writeFileSync(other, 'someone else\'s video\n');
+  const kept = await runCli(['video', clip, '--out', other, ...fast]);
+  assert.is(kept.code, 1);
+  assert.match(kept.stderr, /--out .*holiday\.mp4: .*holiday\.mp4 was not written by an earlier `bonestream video` run; .*--force/);
+  assert.is(readFileSync(other, 'utf8'), 'someone else\'s video\n');
+  assert.not.ok(existsSync(join(dir, 'holiday-masks')), 'nothing written');
+  const forced = await runCli(['video', clip, '--out', other, '--force', ...fast]);
+  assert.is(forced.code, 0, forced.stderr);
+  assert.is((await frameCount(other)).frames, FRAMES);
+});
+
+test('a second run into the same --out leaves no file of the first behind', async () => {
+  const short = join(dir, 'short.mp4');
+  await makeVideo(short, { frames: 5, width: SIZE, height: SIZE, fps: 10, codec: 'h264' }, (i) => renderPhantom(phantom, i).image.data);
+  const out = join(dir, 'reused');
+  assert.is((await runCli(['video', clip, '--out', out, ...fast])).code, 0);
+  const second = await runCli(['video', short, '--out', out, ...fast]);
+  assert.is(second.code, 0, second.stderr);
+  assert.equal(readdirSync(join(out, 'masks')).sort(), Array.from({ length: 5 }, (_, i) => maskFileName(i)));
+  assert.is(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).frames, 5);
+
+  // Masks without a summary (a run killed outright) are not known to be ours: refused, then cleared by --force.
+  rmSync(join(out, 'summary.json'));
+  writeFileSync(join(out, 'masks', 'notes.txt'), 'mine\n');
+  const refused = await runCli(['video', short, '--out', out, ...fast]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /overlay\.mp4, .*000000\.png, .*000001\.png and 4 more were not written by an earlier `bonestream video` run/);
+  const forced = await runCli(['video', short, '--out', out, '--force', '--window', '3', ...fast]);
+  assert.is(forced.code, 0, forced.stderr);
+  assert.equal(readdirSync(join(out, 'masks')).sort(), [...Array.from({ length: 5 }, (_, i) => maskFileName(i)), 'notes.txt']);
+  assert.is(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).settings.window, 3);
+});
+
+test('--out where nothing can be written fails at once, naming it', async () => {
+  for (const out of ['/proc/bonestream-test/out', '/proc/bonestream-test.mp4']) {
+    const started = Date.now();
+    const { code, stderr } = await runCli(['video', clip, '--out', out, ...fast]);
+    assert.is(code, 1, out);
+    assert.match(stderr, new RegExp(`--out ${out.replace(/\./g, '\\.')}: cannot create /proc/bonestream-test`));
+    assert.ok(Date.now() - started < 5000, 'no hang in mkdir');
+  }
+});
+
 test('live sources and bad options are refused with the option named', async () => {
   const live = await runCli(['video', 'udp://127.0.0.1:9', '--out', join(dir, 'x'), ...fast]);
   assert.is(live.code, 1);
@@ -200,7 +272,7 @@ test('live sources and bad options are refused with the option named', async () 
   writeFileSync(blocker, 'in the way\n');
   const out = await runCli(['video', clip, '--out', blocker, ...fast]);
   assert.is(out.code, 1);
-  assert.match(out.stderr, /--out .*a-file: cannot create .*a-file\/masks \(a file is in the way\)/);
+  assert.match(out.stderr, /--out .*a-file: .*a-file is a file, not a folder/);
   assert.not.ok(existsSync(join(dir, 'x')));
 });
 

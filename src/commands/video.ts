@@ -4,7 +4,8 @@ import { DEFAULTS, intInRange, numberInRange } from '../config.js';
 import { openExtractor } from '../backend.js';
 import { parseSource, type SourceArgOptions, type SourceSpec } from '../ingest/spec.js';
 import { openVideo } from '../ingest/video-reader.js';
-import { prepareOutputs, replayOutputs, replayVideo } from '../replay/replay.js';
+import { replayOutputs, replayVideo } from '../replay/replay.js';
+import { prepareOutputs } from '../replay/outputs.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
@@ -14,6 +15,7 @@ interface VideoOptions extends BackendOptions, SegmentOptions, Pick<SourceArgOpt
   out: string;
   window: number;
   opacity: number;
+  force: boolean;
 }
 
 export function register(program: Command): void {
@@ -28,7 +30,8 @@ export function register(program: Command): void {
     .option('--window <n>', 'frames in the rolling cluster bank', intInRange('--window', 1, 1000), DEFAULTS.window)
     .option('--crop <x,y,w,h>', 'cut this region out of every frame first (e.g. the image area of a screen capture)')
     .option('--format <name>', 'ffmpeg input format, when it cannot be guessed (e.g. mpegts on stdin)')
-    .option('--opacity <x>', 'strength of the mask tint in the overlay video, 0..1', numberInRange('--opacity', 0, 1), 0.5);
+    .option('--opacity <x>', 'strength of the mask tint in the overlay video, 0..1', numberInRange('--opacity', 0, 1), 0.5)
+    .option('--force', 'replace files at --out that an earlier `video` run did not write (the files of an earlier run are always replaced)', false);
   addSegmentOptions(addBackendOptions(command)).action(runVideo);
 }
 
@@ -37,7 +40,7 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
   const reader = await openVideo(spec);
   const { info } = reader;
   const outputs = replayOutputs(options.out);
-  const extractor = await prepareOutputs(options.out, outputs)
+  const extractor = await prepareOutputs(options.out, outputs, { input, force: options.force })
     .then(() => openExtractor(backendRequest(options)))
     .catch((error) => {
       reader.close();

@@ -1,7 +1,6 @@
-import ffmpeg from 'fluent-ffmpeg';
 import type { ChildProcess } from 'node:child_process';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
-import { ffmpegPath } from './ffmpeg-path.js';
+import { ffmpegCommand } from './ffmpeg-command.js';
 import { DamageLog, StderrTail, StreamLogParser, failureReason } from './ffmpeg-log.js';
 import { checkCrop, describeSource, type SourceSpec } from './spec.js';
 import { errorMessage } from '../util/errors.js';
@@ -80,8 +79,7 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
 
   const frames = createSplitter(info);
 
-  const command = ffmpeg(spec.kind === 'stdin' ? (options.stdin ?? process.stdin) as never : spec.input)
-    .setFfmpegPath(ffmpegPath())
+  const command = ffmpegCommand(spec.kind === 'stdin' ? (options.stdin ?? process.stdin) : spec.input)
     .inputOptions(inputOptions(spec))
     .outputOptions(outputOptions(spec))
     .format('rawvideo');

@@ -1,8 +1,8 @@
-import ffmpeg from 'fluent-ffmpeg';
+import type ffmpeg from 'fluent-ffmpeg';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
-import { ffmpegPath } from '../ingest/ffmpeg-path.js';
+import { ffmpegCommand } from '../ingest/ffmpeg-command.js';
 import { StderrTail, failureReason } from '../ingest/ffmpeg-log.js';
 
 /**
@@ -21,8 +21,7 @@ export class OverlayEncoder {
 
   constructor(private readonly path: string, size: { width: number; height: number; fps: number }) {
     this.partPath = `${path}.part`;
-    const command = (this.command = ffmpeg(this.input))
-      .setFfmpegPath(ffmpegPath())
+    const command = (this.command = ffmpegCommand(this.input))
       .inputOptions(['-hide_banner', '-nostats', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${size.width}x${size.height}`, '-r', String(size.fps)])
       .videoCodec('libx264')
       // yuv420p (what players expect) needs even sides: pad one black row/column when odd.

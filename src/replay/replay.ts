@@ -1,5 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RollingBank, type BankOptions } from '../segment/bank.js';
 import { writeGrayPng } from '../io/image.js';
@@ -7,7 +7,7 @@ import { OverlayEncoder } from './overlay.js';
 import { DEFAULT_OVERLAY, tintRgb } from '../segment/overlay.js';
 import type { VideoReader } from '../ingest/video-reader.js';
 import { corruptVideo, isDamaged } from '../ingest/open-errors.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
 import type { Extractor } from '../types.js';
 
 /** Where a replay writes: a folder, or an .mp4 with its masks and summary beside it. */
@@ -29,26 +29,6 @@ export function replayOutputs(out: string): ReplayOutputs {
     return { masksDir: `${stem}-masks`, overlay: path, summary: `${stem}.json` };
   }
   return { masksDir: join(path, 'masks'), overlay: join(path, 'overlay.mp4'), summary: join(path, 'summary.json') };
-}
-
-const WHY_NOT: Record<string, string> = {
-  ENOTDIR: 'a file is in the way',
-  EEXIST: 'a file is in the way',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device',
-};
-
-/** Creates the output folders; a path that cannot be used is the user's to fix, named as --out. */
-export async function prepareOutputs(out: string, outputs: ReplayOutputs): Promise<void> {
-  try {
-    await mkdir(outputs.masksDir, { recursive: true });
-    await mkdir(dirname(outputs.overlay), { recursive: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    throw new UserError(`--out ${out}: cannot create ${outputs.masksDir} (${WHY_NOT[code] ?? errorMessage(error)})`);
-  }
 }
 
 export function maskFileName(index: number): string {

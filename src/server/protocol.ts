@@ -3,15 +3,18 @@
  *
  * Server → client: one text message `hello`, then binary messages, each
  *   [u32 LE header length L][L bytes UTF-8 JSON header][payload]
- * (frame + JPEG, mask + PNG), and text messages for status changes and replies to control.
+ * (frame + JPEG, mask + PNG + surface points), and text messages for status changes and replies to control.
  * Client → server: text JSON control messages only (see control.ts).
  */
 
 import type { SourceState } from '../ingest/source.js';
+import { MASK_KINDS, type MaskKind, type SurfacePoint } from '../surface/types.js';
+import { decodeSurfacePoints, encodeSurfacePoints } from '../wire/surface-points.js';
 
 export type { SourceState };
 
-export const PROTOCOL_VERSION = 1;
+/** 2: mask messages carry the mask's kind and the bone surface's polylines after the PNG. */
+export const PROTOCOL_VERSION = 2;
 
 /** Every state the inference backend can be in; the metrics export one gauge series per state. */
 export const BACKEND_STATES = ['starting', 'running', 'restarting', 'error'] as const;
@@ -87,9 +90,23 @@ export interface MaskHeader {
   salientClusters: number[];
   k: number;
   backend: string;
+  /** What the PNG shows (the `--mask` option of serve). */
+  kind: MaskKind;
+  /** Bytes of PNG at the start of the payload; the surface's points follow it. */
+  png: number;
+  /** Points of each bone-surface polyline, left to right (empty: no surface). */
+  surface: number[];
 }
 
 export type BinaryHeader = FrameHeader | MaskHeader;
+
+/** A mask message's content: the header minus the fields that describe the payload's layout. */
+export type MaskContent = Omit<MaskHeader, 'type' | 'png' | 'surface'>;
+
+/** What decodeBinary returns: a frame's JPEG, or a mask's PNG and the surface's polylines. */
+export type DecodedBinary =
+  | { header: FrameHeader; payload: Uint8Array }
+  | { header: MaskHeader; payload: Uint8Array; polylines: SurfacePoint[][] };
 
 /** Builds one binary message: header length, JSON header, payload. */
 export function encodeBinary(header: BinaryHeader, payload: Uint8Array): Buffer {
@@ -101,19 +118,61 @@ export function encodeBinary(header: BinaryHeader, payload: Uint8Array): Buffer 
   return out;
 }
 
+/** A mask message: the PNG, then the polylines' points (docs/protocol.md, "Mask"). */
+export function encodeMask(content: MaskContent, png: Uint8Array, polylines: readonly (readonly SurfacePoint[])[]): Buffer {
+  const points = encodeSurfacePoints(polylines);
+  const payload = new Uint8Array(png.length + points.bytes.length);
+  payload.set(png, 0);
+  payload.set(points.bytes, png.length);
+  return encodeBinary({ type: 'mask', ...content, png: png.length, surface: points.counts }, payload);
+}
+
 const utf8 = new TextDecoder();
 
-/** Splits a binary message; throws on a truncated or malformed one (clients, tests). */
-export function decodeBinary(message: Uint8Array): { header: BinaryHeader; payload: Uint8Array } {
+/**
+ * Splits a binary message and checks what a display relies on; throws, naming the field, on
+ * a truncated or malformed one (the browser client and tests decode with it).
+ */
+export function decodeBinary(message: Uint8Array): DecodedBinary {
   if (message.length < 4) throw new Error(`binary message too short (${message.length} bytes)`);
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
   const length = view.getUint32(0, true);
   if (4 + length > message.length) {
     throw new Error(`header length ${length} exceeds the message (${message.length} bytes)`);
   }
-  const header = JSON.parse(utf8.decode(message.subarray(4, 4 + length))) as { type?: unknown } | null;
-  if (header?.type !== 'frame' && header?.type !== 'mask') {
-    throw new Error(`unknown binary message type ${JSON.stringify(header?.type)}`);
+  let header: unknown;
+  try {
+    header = JSON.parse(utf8.decode(message.subarray(4, 4 + length)));
+  } catch {
+    throw new Error('binary message header is not JSON');
   }
-  return { header: header as BinaryHeader, payload: message.subarray(4 + length) };
+  const payload = message.subarray(4 + length);
+  const type = (header as { type?: unknown } | null)?.type;
+  if (type === 'frame') {
+    checkFields(header as Record<string, unknown>, 'frame', { seq: isCount, pts: Number.isFinite });
+    return { header: header as FrameHeader, payload };
+  }
+  if (type !== 'mask') throw new Error(`unknown binary message type ${JSON.stringify(type)}`);
+  const mask = header as MaskHeader;
+  checkFields(header as Record<string, unknown>, 'mask', {
+    seq: isCount,
+    pts: Number.isFinite,
+    width: isCount,
+    height: isCount,
+    kind: (value) => (MASK_KINDS as readonly unknown[]).includes(value),
+    png: (value) => isCount(value) && (value as number) <= payload.length,
+    surface: (value) => Array.isArray(value) && value.every(isCount),
+  });
+  const polylines = decodeSurfacePoints(payload.subarray(mask.png), mask.surface, mask.width, mask.height);
+  return { header: mask, payload: payload.subarray(0, mask.png), polylines };
+}
+
+function isCount(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= 0;
+}
+
+function checkFields(header: Record<string, unknown>, type: string, checks: Record<string, (value: unknown) => boolean>): void {
+  for (const [field, valid] of Object.entries(checks)) {
+    if (!valid(header[field])) throw new Error(`${type} message: invalid ${field} (${JSON.stringify(header[field])})`);
+  }
 }

@@ -6,7 +6,7 @@ import type { Hub } from './hub.js';
 import type { Inference, InferenceResult } from './inference.js';
 import { Mailbox } from './mailbox.js';
 import type { Metrics } from './metrics.js';
-import { encodeBinary, type MaskHeader } from './protocol.js';
+import { encodeBinary, encodeMask, type MaskContent } from './protocol.js';
 import { RateMeter } from './rate.js';
 
 export interface RelayStats {
@@ -93,8 +93,7 @@ export class Relay {
       this.masksOut++;
       this.masksPerSecond.mark();
       this.lastMaskAt = performance.now();
-      const header: MaskHeader = {
-        type: 'mask',
+      const content: MaskContent = {
         seq: result.seq,
         pts: result.ptsMs,
         width: result.mask.width,
@@ -103,9 +102,10 @@ export class Relay {
         salientClusters: result.salientClusters,
         k: result.k,
         backend: this.inference.backend,
+        kind: result.kind,
       };
       // Masks are small and the point of the service: they get twice the frames' buffer room.
-      this.hub.broadcast(encodeBinary(header, png), 'mask', 2);
+      this.hub.broadcast(encodeMask(content, png, result.polylines), 'mask', 2);
     } catch (error) {
       log.warn(`mask ${result.seq}: PNG encoding failed: ${errorMessage(error)}`);
     }

@@ -1,6 +1,7 @@
 import type { GrayImage } from '../types.js';
 import type { BackendRequest } from '../backend.js';
 import type { BankOptions } from '../segment/bank.js';
+import type { MaskKind, SurfacePoint } from '../surface/types.js';
 
 /** Messages between the service's main thread and its inference worker (worker.ts). */
 
@@ -23,6 +24,9 @@ export interface WorkerMask {
   seq: number;
   ptsMs: number;
   mask: GrayImage; // 0/255 at the frame's size
+  kind: MaskKind;
+  /** The bone surface in source pixels (empty when none was traced). */
+  polylines: SurfacePoint[][];
   k: number;
   salientClusters: number[];
 }

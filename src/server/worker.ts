@@ -60,6 +60,8 @@ async function segment(message: Extract<ToWorker, { type: 'frame' }>): Promise<v
       seq: message.seq,
       ptsMs: message.ptsMs,
       mask: { width: result.mask.width, height: result.mask.height, data },
+      kind: 'cells',
+      polylines: [],
       k: result.k,
       salientClusters: result.salientClusters,
     },

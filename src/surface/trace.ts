@@ -1,0 +1,81 @@
+import type { GrayImage } from '../types.js';
+import type { BoneSurface } from './types.js';
+import { boneEvidence, type Evidence, type EvidenceParams } from './evidence.js';
+import { searchBand } from './search.js';
+import { traceColumns, type DpParams } from './tracer.js';
+import { toSurface } from './polyline.js';
+
+/**
+ * The bone-surface stage (docs/architecture.md, "the bone surface"): evidence map, a search
+ * band around the coarse cell mask, the column DP, and the polyline in source pixels.
+ * Lengths are in px of a 950×812 frame and scale with the frame.
+ */
+export interface SurfaceParams extends EvidenceParams, DpParams {
+  /** Search reach around the cell mask: sideways, above, below (950-frame px). */
+  reach: { sideways: number; above: number; below: number };
+  /** Shortest run kept, 950-frame px. */
+  minRun: number;
+  /** Smoothing σ along the line, 950-frame px. */
+  smoothing: number;
+  /** Row offset added to the traced ridge, 950-frame px (positive = down); measured on the phantom. */
+  bias: number;
+  /** Temporal prior: weight of the previous surface and the distance (950-frame px) at which it is fully paid. */
+  priorWeight: number;
+  priorReach: number;
+}
+
+export const DEFAULT_SURFACE: SurfaceParams = {
+  workingSize: 256,
+  threshold: 0.15,
+  slope: 0.02,
+  maxStep: 15,
+  switchCost: 2,
+  reach: { sideways: 30, above: 30, below: 60 },
+  minRun: 60,
+  smoothing: 4,
+  // The DP's ridge sits ~1.4 px above the echo's centre on the 256-px phantom (median over its
+  // eight stills, physics cells): 5 px of a 950-px frame.
+  bias: 5,
+  priorWeight: 0.3,
+  priorReach: 30,
+};
+
+export interface SurfaceInput {
+  gray: GrayImage;
+  /** The co-segmentation's mask at the frame's size (nonzero = bone cells). */
+  cellMask: GrayImage;
+  /** The backend's evidence for this frame when it already computed it (the physics backend does). */
+  evidence?: Evidence;
+  /** The previous frame's surface (live): a temporal prior. */
+  prior?: BoneSurface;
+}
+
+export function traceSurface(input: SurfaceInput, params: SurfaceParams = DEFAULT_SURFACE): BoneSurface {
+  const { gray, cellMask } = input;
+  if (cellMask.width !== gray.width || cellMask.height !== gray.height) {
+    throw new RangeError(`surface: cell mask is ${cellMask.width}×${cellMask.height} but the frame is ${gray.width}×${gray.height}`);
+  }
+  const evidence = input.evidence ?? boneEvidence(gray, params);
+  const { image, map } = evidence;
+  const frame = Math.max(gray.width, gray.height) / 950; // 950-frame px → source px
+  const work = frame * image.scaleY; // 950-frame px → working px
+  const band = searchBand(cellMask, image.width, image.height, {
+    sideways: params.reach.sideways * work,
+    above: params.reach.above * work,
+    below: params.reach.below * work,
+  });
+  const prior = input.prior ? priorRows(input.prior, image.width, image.scaleX, image.scaleY, params, work) : undefined;
+  const path = traceColumns(map, image.width, image.height, band, { ...params, maxStep: params.maxStep * work }, prior);
+  return toSurface(path, map, image, gray, { minRun: params.minRun * frame, smoothing: params.smoothing * frame, bias: params.bias * frame });
+}
+
+/** The previous surface resampled to working columns and rows. */
+function priorRows(prior: BoneSurface, width: number, scaleX: number, scaleY: number, params: SurfaceParams, work: number) {
+  const rows = new Float32Array(width).fill(NaN);
+  for (let x = 0; x < width; x++) {
+    const source = Math.min(prior.width - 1, Math.round((x + 0.5) / scaleX - 0.5));
+    const row = prior.rows[source];
+    if (!Number.isNaN(row)) rows[x] = (row + 0.5) * scaleY - 0.5;
+  }
+  return { rows, weight: params.priorWeight, reach: Math.max(1, params.priorReach * work) };
+}
