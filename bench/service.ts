@@ -3,7 +3,9 @@
  * frames relayed per second against the source's rate, masks per second, and mask latency
  * (frame arrival at the server → mask ready to send, as each mask header reports it), for
  * the phantom video and the development clip when it is present, with the physics backend
- * and with DINO when its weights are in models/.
+ * and with DINO when its weights are in models/. In the same run an OpenIGTLink client takes
+ * the masks from `--igtl-port`: its latency runs from the frame's capture (its arrival at the
+ * server, the IMAGE timestamp) to the IMAGE received.
  */
 import { DEFAULTS } from '../src/config.js';
 import { parseSource } from '../src/ingest/source.js';
@@ -15,6 +17,8 @@ import type { MaskHeader } from '../src/server/protocol.js';
 import { record, wsUrl } from '../test/helpers/service.js';
 import { sharedClip } from '../test/helpers/env.js';
 import { defaultBackend } from '../test/helpers/live.js';
+import { DEFAULT_IGTL_DEVICE } from '../src/igtl/server.js';
+import { igtlLatencyClient } from './igtl-client.js';
 
 /** Seconds measured per run, after a warm-up that fills the bank and settles the worker. */
 const MEASURE_S = 10;
@@ -41,18 +45,22 @@ async function measure(path: string, backend: BackendName): Promise<Record<strin
     source: parseSource(path, { loop: true, realtime: true }),
     backend: defaultBackend(backend),
     port: 0,
+    igtl: { host: '127.0.0.1', port: 0, device: DEFAULT_IGTL_DEVICE, send: ['mask'] },
   });
   const client = record(wsUrl(server));
+  const igtl = igtlLatencyClient(server.igtlPort!, DEFAULT_IGTL_DEVICE);
   try {
     await new Promise((resolve) => setTimeout(resolve, WARMUP_S * 1000));
     const start = performance.now();
     const from = client.received.binary.length;
+    const igtlFrom = igtl.latenciesMs.length;
     const framesInBefore = server.health().framesIn;
     await new Promise((resolve) => setTimeout(resolve, MEASURE_S * 1000));
     const seconds = (performance.now() - start) / 1000;
     const window = client.received.binary.slice(from);
     const masks = window.filter((m) => m.header.type === 'mask').map((m) => m.header as MaskHeader);
     const latencies = masks.map((m) => m.latencyMs).sort((a, b) => a - b);
+    const igtlLatencies = igtl.latenciesMs.slice(igtlFrom).sort((a, b) => a - b);
     const health = server.health();
     return {
       sourceFps: health.source.fps,
@@ -61,9 +69,14 @@ async function measure(path: string, backend: BackendName): Promise<Record<strin
       masksPerSecond: masks.length / seconds,
       latencyP50Ms: quantile(latencies, 0.5),
       latencyP95Ms: quantile(latencies, 0.95),
+      igtlMasksPerSecond: igtlLatencies.length / seconds,
+      igtlLatencyP50Ms: quantile(igtlLatencies, 0.5),
+      igtlLatencyP95Ms: quantile(igtlLatencies, 0.95),
+      igtlProblems: igtl.problems,
       workerRestarts: health.workerRestarts,
     };
   } finally {
+    igtl.close();
     await client.close();
     await server.close();
   }
