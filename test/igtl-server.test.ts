@@ -7,6 +7,7 @@ import { MessageParser } from '../src/igtl/parser.js';
 import type { MessageHeader } from '../src/igtl/header.js';
 import { IgtlServer, checkIgtlBindPolicy, type IgtlFrameResult, type IgtlServerOptions } from '../src/igtl/server.js';
 import { waitFor } from './helpers/videos.js';
+import { runCli } from './helpers/cli.js';
 
 /** The OpenIGTLink mask server on its own, fed processed frames directly. */
 const W = 64;
@@ -121,6 +122,23 @@ test('a non-loopback --igtl-host needs --igtl-allow-remote; device names are che
     assert.unreachable('a 21-character device name');
   } catch (error) {
     assert.match((error as Error).message, /--igtl-device must be 1\.\.20/);
+  }
+});
+
+test('serve refuses OpenIGTLink options that cannot work, naming them, before starting anything', async () => {
+  const serve = (...args: string[]) => runCli(['serve', '--source', 'igtl://127.0.0.1:1', '--backend', 'physics', ...args]);
+  const cases: Array<[string[], RegExp]> = [
+    [['--igtl-device', 'Mask'], /--igtl-device needs --igtl-port/],
+    [['--igtl-send', 'image'], /--igtl-send needs --igtl-port/],
+    [['--igtl-port', '0', '--igtl-host', '0.0.0.0'], /--igtl-host 0\.0\.0\.0 would send .*--igtl-allow-remote/],
+    [['--igtl-port', '0', '--igtl-send', 'mask,jpeg'], /--igtl-send takes a list of mask, image \(got mask,jpeg\)/],
+    [['--igtl-port', '70000'], /--igtl-port must be an integer in 0\.\.65535 \(got 70000\)/],
+    [['--igtl-port', '0', '--igtl-device', 'é'], /--igtl-device must be 1\.\.20 printable ASCII/],
+  ];
+  for (const [args, expected] of cases) {
+    const { code, stderr } = await serve(...args);
+    assert.is.not(code, 0, args.join(' '));
+    assert.match(stderr, expected);
   }
 });
 
