@@ -13,7 +13,7 @@ import { startServer } from '../src/server/server.js';
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
 import { locateWeights } from '../src/vit/models.js';
 import type { BackendName } from '../src/types.js';
-import type { MaskHeader } from '../src/server/protocol.js';
+import type { MaskHeader } from '../src/wire/protocol.js';
 import { record, wsUrl } from '../test/helpers/service.js';
 import { sharedClip } from '../test/helpers/env.js';
 import { defaultBackend } from '../test/helpers/live.js';

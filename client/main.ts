@@ -6,8 +6,8 @@
  * "sync to mask" the frame the mask was computed from is drawn instead (kept by seq), so the
  * overlay is exact and the video runs late by the mask latency.
  */
-import { decodeBinary, type HelloMessage, type MaskHeader, type TextMessage, type StatusMessage } from '../src/server/protocol.js';
-import { RateMeter } from '../src/server/rate.js';
+import { decodeBinary, type HelloMessage, type MaskHeader, type TextMessage, type StatusMessage } from '../src/wire/protocol.js';
+import { RateMeter } from '../src/wire/rate.js';
 
 /**
  * Mask age thresholds: amber past LATE_MS (the overlay may lag a moving probe; a CPU ViT is

@@ -1,4 +1,5 @@
 /** Shared shapes that cross module boundaries: images in, patch features out. */
+import type { Evidence } from './surface/evidence.js';
 
 /** An 8-bit grayscale image, row-major. */
 export interface GrayImage {
@@ -32,6 +33,11 @@ export interface Features {
   /** [rows * cols], min–max normalized to [0, 1] per image. */
   saliency: Float32Array;
   geometry: PatchGeometry;
+  /**
+   * The bone-surface evidence of the frame when the backend computed it (physics does, as its
+   * saliency), so the surface stage need not compute it again.
+   */
+  evidence?: Evidence;
 }
 
 export type BackendName = 'dino' | 'physics';

@@ -6,7 +6,7 @@ import { plant, partition } from './helpers/planted.js';
 import { spawnSync } from 'node:child_process';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import { createPhysicsExtractor } from '../src/physics/extractor.js';
-import { renderPhantom, phantomDefaults } from '../fixtures/phantom.js';
+import { renderPhantom, phantomDefaults } from '../src/phantom/index.js';
 import type { GrayImage } from '../src/types.js';
 import { sharedClip, skipOrFail } from './helpers/env.js';
 

@@ -7,7 +7,7 @@ import { writeFeaturesFiles, readFeaturesFiles } from '../src/io/features-files.
 import { writeNpy } from '../src/io/npy.js';
 import { plant } from './helpers/planted.js';
 import { runCli } from './helpers/cli.js';
-import { renderPhantom, phantomDefaults, stillOptions } from '../fixtures/phantom.js';
+import { renderPhantom, phantomDefaults, stillOptions } from '../src/phantom/index.js';
 import { readGray, writeGrayPng } from '../src/io/image.js';
 
 let root = '';

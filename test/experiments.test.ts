@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdir, mkdtemp, readdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { noisyInput } from '../src/eval/noisy-input.js';
-import { resizeGray } from '../src/vit/preprocess.js';
+import { resizeGray } from '../src/patches.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

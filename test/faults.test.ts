@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningServer } from '../src/server/server.js';
-import type { StatusMessage, HelloMessage } from '../src/server/protocol.js';
+import type { StatusMessage, HelloMessage } from '../src/wire/protocol.js';
 import type { Health } from '../src/server/health.js';
 import { encodeSafetensors, parseSafetensors, type TensorToWrite } from '../src/vit/safetensors.js';
 import { seededRandom } from '../src/util/random.js';

@@ -71,7 +71,7 @@ test('--backend physics goes through the same command and says so in NAME.json',
 test('an --out that cannot be a directory is refused before any work', async () => {
   const { code, stderr } = await runCli(['features', join(dir, 'scan.png'), '--backend', 'dino', '--model', MODEL, '--layer', '2', '--out', join(dir, 'broken.png', 'x')]);
   assert.is(code, 1);
-  assert.match(stderr, /--out .*broken\.png\/x: cannot create the output directory/);
+  assert.match(stderr, /--out .*broken\.png\/x: .*broken\.png is a file, not a folder/);
 });
 
 test('a layer the model does not have is a clear error', async () => {

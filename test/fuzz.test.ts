@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from 'node:net';
 import type { RunningServer } from '../src/server/server.js';
-import type { ErrorMessage, HelloMessage } from '../src/server/protocol.js';
+import type { ErrorMessage, HelloMessage } from '../src/wire/protocol.js';
 import type { Health } from '../src/server/health.js';
 import { seededRandom, type Random } from '../src/util/random.js';
 import { get, record, startPhantomServer, wsUrl, type Recorder } from './helpers/service.js';

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildVitGraph, patchGrid, facetOutputName, ATTENTION_OUTPUT, type GraphRequest, type GraphKernels } from '../src/vit/graph.js';
+import { patchGrid } from '../src/patches.js';
+import { buildVitGraph, facetOutputName, ATTENTION_OUTPUT, type GraphRequest, type GraphKernels } from '../src/vit/graph.js';
 import { ModelProto } from '../src/vit/onnx-proto.js';
 import { vitWeightsFrom } from '../src/vit/weights.js';
 import { parseSafetensors } from '../src/vit/safetensors.js';

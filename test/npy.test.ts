@@ -29,4 +29,25 @@ test('npy refuses a wrong dtype, a truncated body and a shape that does not matc
   assert.throws(() => encodeNpy({ shape: [5], data: new Float32Array(4) }), /holds 5 values/);
 });
 
+test('npy refuses a negative or fractional shape and a header cut short with a clear error, no RangeError', () => {
+  const header = (shape: string, length?: number) => {
+    const good = encodeNpy({ shape: [1], data: new Float32Array(1) });
+    const text = good.subarray(10, 10 + good.readUInt16LE(8)).toString('latin1').replace("'shape': (1,)", `'shape': ${shape}`);
+    const bytes = Buffer.concat([good.subarray(0, 10), Buffer.from(text, 'latin1')]);
+    bytes.writeUInt16LE(length ?? text.length, 8);
+    return bytes;
+  };
+  const cases: Array<[Buffer, RegExp]> = [
+    // Claims 4 bytes more header than there are: with the shape (-1,) the byte count matched (-4 = -4).
+    [header('(-1,)', header('(-1,)').length - 10 + 4), /a\.npy: the \.npy header is cut short/],
+    [header('(-2, -2)'), /a\.npy: invalid shape \(-2, -2\)/],
+    [header('(1.5,)'), /a\.npy: invalid shape \(1\.5,\)/],
+    [Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0]), Buffer.from([0, 0])]), /a\.npy: the \.npy header is cut short/],
+    [Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 9, 0, 0, 0]), /a\.npy: unknown \.npy format version 9/],
+  ];
+  for (const [bytes, message] of cases) {
+    assert.throws(() => decodeNpy(bytes, 'a.npy'), (error: Error) => error.name === 'UserError' && message.test(error.message), String(message));
+  }
+});
+
 test.run();

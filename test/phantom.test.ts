@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   renderPhantom,
@@ -13,9 +13,9 @@ import {
   PHANTOM_VIDEO_FPS,
   PHANTOM_STILL_COUNT,
   type PhantomOptions,
-} from '../fixtures/phantom.js';
+} from '../src/phantom/index.js';
 import { writeGrayPng } from '../src/io/image.js';
-import { encodeGrayVideo } from '../fixtures/phantom/video.js';
+import { encodeGrayVideo } from '../src/phantom/video.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import type { GrayImage } from '../src/types.js';
 import { REPO_ROOT } from './helpers/env.js';
@@ -252,6 +252,39 @@ test('bonestream phantom writes images, labels, video and manifest, and refuses 
     assert.is.not(bad.code, 0);
     assert.match(bad.stderr, /--size must be WxH with even numbers in 32\.\.4096, e\.g\. 256x256 \(got 95x80\)/);
     assert.not.ok(existsSync(join(dir, 'bad')), 'nothing written on bad input');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a second phantom set into the same --out leaves nothing of the first; other files there are kept unless --force', async () => {
+  const dir = tempDir('bonestream-phantom-again-');
+  const small = ['--size', '64x64', '--crf', '40'];
+  const files = (sub: string) => readdirSync(join(dir, sub)).sort();
+  try {
+    assert.is((await runCli(['phantom', '--out', dir, '--images', '3', '--frames', '4', ...small])).code, 0);
+    const second = await runCli(['phantom', '--out', dir, '--images', '1', '--frames', '0', '--no-distractors', ...small]);
+    assert.is(second.code, 0, second.stderr);
+    assert.equal(files('images'), ['phantom-00.png']);
+    assert.equal(files('labels/surface'), ['phantom-00.png']);
+    assert.equal(files('labels/distractor'), [], 'the first set\'s distractor labels are gone');
+    assert.not.ok(existsSync(join(dir, 'video.mp4')), 'the first set\'s video is gone');
+
+    writeFileSync(join(dir, 'images', 'scan.png'), 'mine');
+    const refused = await runCli(['phantom', '--out', dir, '--images', '1', '--frames', '0', ...small]);
+    assert.is(refused.code, 1);
+    assert.match(refused.stderr, /--out .*: .*images\/scan\.png was not written by an earlier `bonestream phantom` run; .*--force/);
+    assert.is(readFileSync(join(dir, 'images', 'scan.png'), 'utf8'), 'mine');
+    assert.ok(existsSync(join(dir, 'images', 'phantom-00.png')), 'a refused run removes nothing');
+    assert.is((await runCli(['phantom', '--out', dir, '--images', '1', '--frames', '0', '--force', ...small])).code, 0);
+    assert.equal(files('images'), ['phantom-00.png']);
+
+    const nothing = await runCli(['phantom', '--out', join(dir, 'empty'), '--images', '0', '--frames', '0']);
+    assert.is(nothing.code, 1);
+    assert.match(nothing.stderr, /--images 0 and --frames 0 leave nothing to write/);
+    const proc = await runCli(['phantom', '--out', '/proc/bonestream-phantom', ...small]);
+    assert.is(proc.code, 1);
+    assert.match(proc.stderr, /--out \/proc\/bonestream-phantom: cannot create/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

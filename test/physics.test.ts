@@ -14,7 +14,7 @@ import { dice } from '../src/eval/metrics.js';
 import { readGray } from '../src/io/image.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import type { Features, GrayImage } from '../src/types.js';
-import { renderPhantom, stillName, stillOptions, PHANTOM_VIDEO, PHANTOM_STILL_COUNT } from '../fixtures/phantom.js';
+import { renderPhantom, stillName, stillOptions, PHANTOM_VIDEO, PHANTOM_STILL_COUNT } from '../src/phantom/index.js';
 import { REPO_ROOT, sharedClip, skipOrFail } from './helpers/env.js';
 
 const DATA = join(REPO_ROOT, 'fixtures/phantom-data');

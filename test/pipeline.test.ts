@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { segmentFeatures, segmentImages } from '../src/segment/pipeline.js';
+import { segmentFeatures, segmentImages } from '../src/eval/score.js';
 import type { Extractor, GrayImage } from '../src/types.js';
 import { plant } from './helpers/planted.js';
 

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { GrayImage } from '../src/types.js';
-import { preprocess, resizedSize, resizeGray, normalize, IMAGENET_MEAN, IMAGENET_STD } from '../src/vit/preprocess.js';
+import { preprocess, normalize, IMAGENET_MEAN, IMAGENET_STD } from '../src/vit/preprocess.js';
+import { resizedSize, resizeGray } from '../src/patches.js';
 
 function ramp(width: number, height: number): GrayImage {
   const data = new Uint8Array(width * height);

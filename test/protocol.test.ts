@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeBinary, encodeMask, decodeBinary, type MaskContent, type MaskHeader } from '../src/server/protocol.js';
+import { encodeBinary, encodeMask, decodeBinary, type MaskContent, type MaskHeader } from '../src/wire/protocol.js';
 import { POINT_BYTES } from '../src/wire/surface-points.js';
 import type { SurfacePoint } from '../src/surface/types.js';
 import { parseControl } from '../src/server/control.js';
 import { Mailbox } from '../src/server/mailbox.js';
-import { RateMeter } from '../src/server/rate.js';
+import { RateMeter } from '../src/wire/rate.js';
 
 test('a frame message round-trips: u32 LE header length, JSON header, payload', () => {
   const payload = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 255);

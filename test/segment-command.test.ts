@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { renderPhantom, phantomDefaults, stillOptions } from '../fixtures/phantom.js';
+import { renderPhantom, phantomDefaults, stillOptions } from '../src/phantom/index.js';
 import { readGray, writeGrayPng } from '../src/io/image.js';
 import { dice, iou, surfacePrecisionRecall } from '../src/eval/metrics.js';
 import { runCli } from './helpers/cli.js';

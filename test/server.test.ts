@@ -7,7 +7,7 @@ import { parseSource } from '../src/ingest/source.js';
 import { startServer } from '../src/server/server.js';
 import { createReadStream, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AckMessage, ErrorMessage, HelloMessage, MaskHeader, StatusMessage } from '../src/server/protocol.js';
+import type { AckMessage, ErrorMessage, HelloMessage, MaskHeader, StatusMessage } from '../src/wire/protocol.js';
 import { UserError } from '../src/util/errors.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
 import { tempDir, pidAlive } from './helpers/videos.js';

@@ -8,12 +8,12 @@ import { traceSurface, DEFAULT_SURFACE } from '../src/surface/trace.js';
 import { surfaceMask, regionMask } from '../src/surface/masks.js';
 import { runsOf } from '../src/surface/polyline.js';
 import { createPhysicsExtractor } from '../src/physics/extractor.js';
-import { segmentImages } from '../src/segment/pipeline.js';
+import { segmentImages } from '../src/eval/score.js';
 import { dice, scoreMask } from '../src/eval/metrics.js';
 import { DEFAULTS } from '../src/config.js';
 import type { GrayImage } from '../src/types.js';
-import { renderPhantom, stillOptions, PHANTOM_VIDEO, PHANTOM_STILL_COUNT } from '../fixtures/phantom.js';
-import { buildScene } from '../fixtures/phantom/scene.js';
+import { renderPhantom, stillOptions, PHANTOM_VIDEO, PHANTOM_STILL_COUNT } from '../src/phantom/index.js';
+import { buildScene } from '../src/phantom/scene.js';
 import { seededRandom } from '../src/util/random.js';
 
 test('fft matches the direct DFT, and the inverse undoes it', () => {

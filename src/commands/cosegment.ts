@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { addSegmentOptions, type SegmentOptions } from './options.js';
-import { intInRange } from '../config.js';
+import { intInRange } from './parsers.js';
 import { readFeaturesDir } from '../io/features-files.js';
 import { writeGrayPng } from '../io/image.js';
 import { cosegment } from '../segment/cosegment.js';
@@ -10,6 +10,7 @@ import { patchMaskToImage } from '../segment/mask.js';
 import { votesNeeded } from '../segment/vote.js';
 import { createProgress, type Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
+import { makeOutDir } from '../io/out-dir.js';
 
 export interface CosegmentCommandOptions extends SegmentOptions {
   fitEvery: number;
@@ -52,6 +53,8 @@ export function register(program: Command): void {
 
 async function runCosegment(dir: string, options: CosegmentCommandOptions): Promise<void> {
   const items = await readFeaturesDir(dir);
+  // Checked before the k-means: masks that cannot be written would be lost after all the work.
+  await makeOutDir(options.out, `--out ${options.out}`);
   const features = items.map((item) => item.features);
   const kmeans = kmeansProgress();
   let result;
@@ -60,7 +63,6 @@ async function runCosegment(dir: string, options: CosegmentCommandOptions): Prom
   } finally {
     kmeans.stop();
   }
-  await mkdir(options.out, { recursive: true });
   const progress = createProgress('masks', items.length);
   try {
     for (const [i, item] of items.entries()) {

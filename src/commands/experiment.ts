@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
-import { intInRange, numberInRange, numberList } from '../config.js';
+import { intInRange, numberInRange, numberList } from './parsers.js';
 import { addFitEveryOption } from './cosegment.js';
 import { openExtractor } from '../backend.js';
-import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
+import type { SegmentFeaturesOptions } from '../eval/score.js';
 import type { SetMember } from '../eval/score.js';
 import type { Extractor } from '../types.js';
 import { loadLabelledImages, type LabelledImage, type LeftOut } from '../eval/dataset.js';
@@ -19,6 +19,7 @@ import { writeReport, type ReportDoc, type Table } from '../eval/report.js';
 import { describeSetup, type ExperimentSetup } from '../eval/setup.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
+import { makeOutDir } from '../io/out-dir.js';
 import { log } from '../util/log.js';
 
 /** `bonestream experiment same-domain | cross-domain | noise`: the paper's experiments. */
@@ -128,6 +129,8 @@ async function withExtractor(
   leftOut: LeftOut[],
   run: (extractor: Extractor, setup: ExperimentSetup) => Promise<{ results: object; doc: ReportDoc }>,
 ): Promise<void> {
+  // Checked before the run: a report that cannot be written would lose its results.
+  await makeOutDir(flags.out, `--out ${flags.out}`);
   const extractor = await openExtractor(backendRequest(flags));
   let written;
   try {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { forEachInput } from './inputs.js';
 import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
@@ -7,7 +6,7 @@ import { openExtractor } from '../backend.js';
 import { readGray } from '../io/image.js';
 import { writeFeaturesFiles } from '../io/features-files.js';
 import { createProgress } from '../util/progress.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { makeOutDir } from '../io/out-dir.js';
 import { log } from '../util/log.js';
 
 interface FeaturesOptions extends BackendOptions {
@@ -27,9 +26,7 @@ export function register(program: Command): void {
 }
 
 async function runFeatures(images: string[], options: FeaturesOptions): Promise<void> {
-  await mkdir(options.out, { recursive: true }).catch((error) => {
-    throw new UserError(`--out ${options.out}: cannot create the output directory (${errorMessage(error)})`);
-  });
+  await makeOutDir(options.out, `--out ${options.out}`);
   const extractor = await openExtractor(backendRequest(options));
   const about = {
     loadSize: options.loadSize,

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { DEFAULTS, intInRange, numberInRange, facet } from '../config.js';
+import { DEFAULTS } from '../config.js';
+import { intInRange, numberInRange, facet } from './parsers.js';
 import type { BackendRequest, BackendChoice } from '../backend.js';
 
 /** Options shared by every command that extracts features, so they read the same everywhere. */

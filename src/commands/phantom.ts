@@ -1,10 +1,12 @@
 import { Option, InvalidArgumentError, type Command } from 'commander';
-import { intInRange, numberInRange } from '../config.js';
+import { basename, join } from 'node:path';
+import { intInRange, numberInRange } from './parsers.js';
 import { createProgress } from '../util/progress.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { phantomDefaults, PHANTOM_SIDE, PHANTOM_VIDEO, PHANTOM_VIDEO_FPS, PHANTOM_STILL_COUNT, type PhantomOptions } from '../../fixtures/phantom.js';
-import { writePhantomSet } from '../../fixtures/phantom/write.js';
+import { phantomDefaults, PHANTOM_SIDE, PHANTOM_VIDEO, PHANTOM_VIDEO_FPS, PHANTOM_STILL_COUNT, type PhantomOptions } from '../phantom/index.js';
+import { writePhantomSet, MANIFEST_FILE, VIDEO_FILE } from '../phantom/write.js';
+import { clearEarlierRun, existingFiles, filesIn, makeOutDir, readRecord } from '../io/out-dir.js';
 
 interface PhantomCommandOptions {
   out: string;
@@ -17,6 +19,7 @@ interface PhantomCommandOptions {
   distractors: boolean;
   bones: PhantomOptions['bones'];
   crf: number;
+  force: boolean;
 }
 
 /** `WxH`, both even (H.264 in yuv420p needs even sizes) and sides the generator draws. */
@@ -44,7 +47,7 @@ export function register(program: Command): void {
       'write a synthetic B-mode phantom with its true masks: images/NAME.png, labels/{surface,region,distractor}/NAME.png ' +
         '(the layout `segment --labels` reads), an H.264 video.mp4 and manifest.json. The same options give the same files.',
     )
-    .requiredOption('--out <dir>', 'output directory (created when missing; files of an earlier set are overwritten)')
+    .requiredOption('--out <dir>', 'output directory (required; created when missing; the files of an earlier set there are replaced)')
     .option('--frames <n>', 'video frames, one full cycle of probe motion so the video loops (0 = no video)', intInRange('--frames', 0, 100000), defaults.loopFrames)
     .option('--images <n>', 'still images with masks, each a different anatomy (seed, seed+1, …)', intInRange('--images', 0, 100000), PHANTOM_STILL_COUNT)
     .addOption(new Option('--size <WxH>', 'image and video size in pixels, even numbers').argParser(parseSize).default({ width: defaults.width, height: defaults.height }, `${defaults.width}x${defaults.height}`))
@@ -55,11 +58,41 @@ export function register(program: Command): void {
     .option('--no-distractors', 'draw soft tissue and bone only')
     .addOption(new Option('--bones <n>', 'bone cross-sections per image: 1, 2 or random (chosen by the seed)').argParser(parseBones).default(defaults.bones))
     .option('--crf <n>', 'H.264 quality, x264 CRF (lower = better and larger)', intInRange('--crf', 0, 51), 28)
+    .option('--force', 'replace files at --out of a phantom set\'s names that no earlier `phantom` run wrote', false)
     .action(runPhantom);
 }
 
+const LABEL_KINDS = ['surface', 'region', 'distractor'];
+
+/**
+ * Makes --out ready: the files of the set written there before (its manifest lists them) are
+ * removed, so no image or video of that set stays beside the new one; other files of a
+ * set's names are refused unless --force.
+ */
+async function prepareOut(dir: string, force: boolean): Promise<void> {
+  const named = `--out ${dir}`;
+  await makeOutDir(dir, named);
+  const folders = ['images', ...LABEL_KINDS.map((kind) => join('labels', kind))];
+  const present = await existingFiles([join(dir, VIDEO_FILE), join(dir, MANIFEST_FILE)]);
+  for (const folder of folders) present.push(...(await filesIn(join(dir, folder), /\.png$/)));
+  const manifest = (await readRecord(join(dir, MANIFEST_FILE))) as { images?: Array<{ file?: unknown }>; labels?: unknown; video?: { file?: unknown } | null } | undefined;
+  const earlier = new Set<string>();
+  if (Array.isArray(manifest?.images) && Array.isArray(manifest.labels)) {
+    earlier.add(join(dir, MANIFEST_FILE));
+    if (typeof manifest.video?.file === 'string') earlier.add(join(dir, manifest.video.file));
+    for (const { file } of manifest.images) {
+      if (typeof file !== 'string') continue;
+      earlier.add(join(dir, file));
+      for (const labels of manifest.labels) if (typeof labels === 'string') earlier.add(join(dir, labels, basename(file)));
+    }
+  }
+  await clearEarlierRun(named, 'phantom', present, earlier, force);
+}
+
 async function runPhantom(options: PhantomCommandOptions): Promise<void> {
+  if (options.images === 0 && options.frames === 0) throw new UserError('phantom: --images 0 and --frames 0 leave nothing to write');
   const { width, height } = options.size;
+  await prepareOut(options.out, options.force);
   const base = phantomDefaults(width, height, options.seed);
   const phantom: PhantomOptions = {
     ...base,

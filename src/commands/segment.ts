@@ -1,17 +1,18 @@
 import type { Command } from 'commander';
-import { access, mkdir, stat, writeFile } from 'node:fs/promises';
+import { access, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { forEachInput } from './inputs.js';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
 import { addFitEveryOption, kmeansProgress } from './cosegment.js';
-import { numberInRange } from '../config.js';
+import { numberInRange } from './parsers.js';
 import { openExtractor } from '../backend.js';
 import { readGray, writeGrayPng } from '../io/image.js';
-import { segmentImages, type SegmentInput } from '../segment/pipeline.js';
+import { segmentImages, type SegmentInput } from '../eval/score.js';
 import { overlayPng } from '../segment/overlay.js';
 import type { MaskScores } from '../eval/metrics.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
+import { makeOutDir } from '../io/out-dir.js';
 import { log } from '../util/log.js';
 
 interface SegmentCommandOptions extends BackendOptions, SegmentOptions {
@@ -91,6 +92,8 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
   const surfaceTolerancePx = toleranceInPixels(options);
   const { inputs, failed } = await readInputs(paths, options.labels);
   if (inputs.length === 0) throw new UserError('no readable input image');
+  // Checked before the run: masks that cannot be written would be lost after all the work.
+  await makeOutDir(options.out, `--out ${options.out}`);
   const extractor = await openExtractor(backendRequest(options));
   const progress = createProgress('features', inputs.length);
   const kmeans = kmeansProgress();
@@ -114,7 +117,6 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
     kmeans.stop();
     await extractor.dispose();
   }
-  await mkdir(options.out, { recursive: true });
   for (const [i, image] of outcome.images.entries()) {
     await writeGrayPng(join(options.out, `${image.name}.mask.png`), image.mask);
     await writeFile(join(options.out, `${image.name}.overlay.png`), await overlayPng(inputs[i].image, image.mask));

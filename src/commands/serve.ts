@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULTS, intInRange, numberInRange } from '../config.js';
+import { DEFAULTS } from '../config.js';
+import { intInRange, numberInRange } from './parsers.js';
 import { parseSource, type SourceArgOptions } from '../ingest/source.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { isLoopback, parseOrigins } from '../server/auth.js';
@@ -13,7 +14,7 @@ import { addBackendOptions, backendRequest, type BackendOptions } from './option
 import { DEFAULT_IGTL_DEVICE, DEFAULT_IGTL_PORT, IGTL_CONTENTS, checkIgtlBindPolicy, checkIgtlDevice, type IgtlContent } from '../igtl/server.js';
 import type { ServerOptions } from '../server/server.js';
 
-/** What `npm start` plays: the committed phantom video (fixtures/phantom.ts PHANTOM_VIDEO). */
+/** What `npm start` plays: the committed phantom video (src/phantom PHANTOM_VIDEO). */
 export const DEFAULT_VIDEO = fileURLToPath(new URL('../../fixtures/phantom-data/video.mp4', import.meta.url));
 
 /** SIGINT/SIGTERM must end the process within 2 s (issue 7), even if a part hangs. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
-import { DEFAULTS, intInRange, numberInRange } from '../config.js';
+import { DEFAULTS } from '../config.js';
+import { intInRange, numberInRange } from './parsers.js';
 import { openExtractor } from '../backend.js';
 import { parseSource, type SourceArgOptions, type SourceSpec } from '../ingest/spec.js';
 import { openVideo } from '../ingest/video-reader.js';

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { DEFAULTS, FACETS, facet, intInRange, numberInRange, type Facet } from '../config.js';
+import { DEFAULTS, FACETS, type Facet } from '../config.js';
+import { facet, intInRange, numberInRange } from './parsers.js';
 import { addModelOptions } from './options.js';
 import { readGray } from '../io/image.js';
 import { locateWeights } from '../vit/models.js';
@@ -9,6 +10,7 @@ import { analyzeImage } from '../vit/analysis.js';
 import { writeViz } from '../eval/viz.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
+import { makeOutDir } from '../io/out-dir.js';
 import { log } from '../util/log.js';
 
 interface VizFlags {
@@ -70,6 +72,7 @@ async function runViz(imagePath: string, flags: VizFlags): Promise<void> {
     );
   }
   const image = await readGray(imagePath);
+  await makeOutDir(flags.out, `--out ${flags.out}`);
   // The cached read that analyzeImage then reuses: the weights file is read and decoded once.
   const layers = flags.layers === 'all' ? blocks((await vitWeights(weightsPath)).config.depth) : flags.layers;
   log.info(`viz: ${flags.facets.length} facet(s) × ${layers.length} block(s) of ${flags.model}`, { stride: flags.stride, loadSize: flags.loadSize, eps: flags.eps });

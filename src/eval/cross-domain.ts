@@ -1,7 +1,7 @@
 import { drawPairs, drawSets } from './sampling.js';
 import { seededRandom } from '../util/random.js';
 import { segmentAndScore, type ImageScore, type SetMember, type SetOutcome } from './score.js';
-import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
+import type { SegmentFeaturesOptions } from './score.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreBarChart } from './charts.js';
 import { overlayFigures } from './figures.js';

@@ -2,7 +2,7 @@ import type { Extractor, Features, GrayImage } from '../types.js';
 import type { LabelledImage } from './dataset.js';
 import { extractAll } from './extract.js';
 import { segmentAndScore, type ImageScore } from './score.js';
-import type { SegmentFeaturesOptions } from '../segment/pipeline.js';
+import type { SegmentFeaturesOptions } from './score.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreLineChart } from './charts.js';
 import { overlayPng, grayPng, gridRgbPng, heatRgb, tileGrid } from './picture.js';

@@ -1,6 +1,71 @@
-import { segmentFeatures, type SegmentFeaturesOptions } from '../segment/pipeline.js';
-import type { MaskScores } from './metrics.js';
-import type { Features, GrayImage } from '../types.js';
+import { extractNamed, segmentSet } from '../segment/pipeline.js';
+import type { CosegmentOptions, CosegmentResult } from '../segment/cosegment.js';
+import { UserError } from '../util/errors.js';
+import { meanScores, scoreMask, type MaskScores } from './metrics.js';
+import type { Extractor, Features, GrayImage } from '../types.js';
+
+/** One image to segment, with its reference mask when there is one. */
+export interface SegmentInput {
+  name: string;
+  image: GrayImage;
+  truth?: GrayImage;
+}
+
+export interface SegmentFeaturesOptions extends CosegmentOptions {
+  /** Bone-surface tolerance for surface precision/recall, in pixels. */
+  surfaceTolerancePx: number;
+}
+
+export interface SegmentImagesOptions extends SegmentFeaturesOptions {
+  /** Called after each image's features are extracted (a progress bar). */
+  onExtracted?: (name: string) => void;
+}
+
+export interface ImageOutcome {
+  name: string;
+  features: Features;
+  /** 0/255 at the image's original size. */
+  mask: GrayImage;
+  scores?: MaskScores;
+}
+
+export interface SegmentOutcome {
+  cosegmentation: CosegmentResult;
+  images: ImageOutcome[];
+  /** Means over the images that have a reference mask; undefined when none has. */
+  mean?: MaskScores;
+}
+
+/**
+ * The paper's method end to end on a set of images: features of each (the backend given),
+ * co-segmentation of all together, masks at the original sizes, and, where a reference mask
+ * is given, Dice, IoU and bone-surface precision/recall.
+ */
+export async function segmentImages(extractor: Extractor, inputs: SegmentInput[], options: SegmentImagesOptions): Promise<SegmentOutcome> {
+  const extracted: Array<SegmentInput & { features: Features }> = [];
+  for (const input of inputs) {
+    extracted.push({ ...input, features: await extractNamed(extractor, input.image, input.name) });
+    options.onExtracted?.(input.name);
+  }
+  return segmentFeatures(extracted, options);
+}
+
+/**
+ * The same on features extracted earlier (the experiments extract each image once and
+ * co-segment it in many sets).
+ */
+export function segmentFeatures(inputs: Array<Omit<SegmentInput, 'image'> & { features: Features }>, options: SegmentFeaturesOptions): SegmentOutcome {
+  const { cosegmentation, images: segmented } = segmentSet(inputs, options);
+  const images = segmented.map((image, i): ImageOutcome => {
+    const truth = inputs[i].truth;
+    const { mask } = image;
+    if (truth && (truth.width !== mask.width || truth.height !== mask.height)) {
+      throw new UserError(`${image.name}: reference mask is ${truth.width}×${truth.height} but the image is ${mask.width}×${mask.height}`);
+    }
+    return { ...image, scores: truth ? scoreMask(mask, truth, options.surfaceTolerancePx) : undefined };
+  });
+  return { cosegmentation, images, mean: meanScores(images.flatMap((i) => (i.scores ? [i.scores] : []))) };
+}
 
 /** How one image's mask agrees with its reference: the paper's region metrics and the bone surface's. */
 export interface ImageScore extends MaskScores {

@@ -11,9 +11,9 @@ export { parseSource, type SourceKind, type Crop, type SourceSpec, type SourceAr
 export type { SourceInfo } from './decoder.js';
 export type { IgtlInputStats } from './igtl-run.js';
 
-/** Every state a source can be in; the metrics export one gauge series per state. */
-export const SOURCE_STATES = ['starting', 'running', 'stalled', 'restarting', 'ended', 'error'] as const;
-export type SourceState = (typeof SOURCE_STATES)[number];
+import type { SourceState } from '../wire/protocol.js';
+
+export type { SourceState };
 
 export interface Frame {
   /** 0-based, keeps increasing across restarts of the source. */

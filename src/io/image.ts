@@ -26,11 +26,14 @@ function firstChannel(data: Buffer, channels: number): Uint8Array {
   return out;
 }
 
-/** A sharp pipeline over an 8-bit gray image's pixels (no copy). */
+/**
+ * A sharp pipeline over an 8-bit gray image's pixels (no copy) that stays gray: without
+ * 'b-w' sharp writes one-channel input as sRGB, three equal channels in every PNG and JPEG.
+ */
 export function graySharp(image: GrayImage): Sharp {
   return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), {
     raw: { width: image.width, height: image.height, channels: 1 },
-  });
+  }).toColourspace('b-w');
 }
 
 /** Writes an 8-bit gray image (a mask, a phantom frame) as PNG. */

@@ -36,8 +36,12 @@ export function decodeNpy(buffer: Buffer, name = 'array'): NpyArray {
     throw new UserError(`${name}: not a .npy file (bad magic)`);
   }
   const major = buffer[6];
-  const headerLength = major === 1 ? buffer.readUInt16LE(8) : buffer.readUInt32LE(8);
+  if (major < 1 || major > 3) throw new UserError(`${name}: unknown .npy format version ${major}`);
   const headerStart = major === 1 ? 10 : 12;
+  const headerLength = buffer.length < headerStart ? -1 : major === 1 ? buffer.readUInt16LE(8) : buffer.readUInt32LE(8);
+  if (headerLength < 0 || headerStart + headerLength > buffer.length) {
+    throw new UserError(`${name}: the .npy header is cut short (the file has ${buffer.length} bytes)`);
+  }
   const header = buffer.subarray(headerStart, headerStart + headerLength).toString('latin1');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
@@ -46,6 +50,9 @@ export function decodeNpy(buffer: Buffer, name = 'array'): NpyArray {
     throw new UserError(`${name}: only little-endian float32 C-order .npy is supported (header ${header.trim()})`);
   }
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!shape.every((side) => Number.isSafeInteger(side) && side >= 0)) {
+    throw new UserError(`${name}: invalid shape (${shapeText.trim()}) in the .npy header; sides must be whole numbers ≥ 0`);
+  }
   const count = shape.reduce((a, b) => a * b, 1);
   const start = headerStart + headerLength;
   if (buffer.length - start !== count * 4) {

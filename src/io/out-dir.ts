@@ -1,4 +1,4 @@
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError, errorMessage } from '../util/errors.js';
 
@@ -62,4 +62,41 @@ export async function makeOutDir(dir: string, named: string): Promise<void> {
     fail(`cannot write there (${whyNot(error)})`);
   }
   await rm(probe, { force: true });
+}
+
+/**
+ * Clears the way for a run whose outputs are `present` (the files of its names already in
+ * place). Those an earlier run of the same command wrote (`earlier`, from the record it
+ * left) are removed, so none is left beside the new ones; any other is refused unless
+ * `force`, since the command did not make it.
+ */
+export async function clearEarlierRun(named: string, command: string, present: string[], earlier: Set<string>, force: boolean): Promise<void> {
+  const foreign = present.filter((path) => !earlier.has(path));
+  if (foreign.length && !force) {
+    const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ` and ${foreign.length - 3} more` : '');
+    throw new UserError(`${named}: ${shown} ${foreign.length > 1 ? 'were' : 'was'} not written by an earlier \`bonestream ${command}\` run; choose another --out, or add --force to replace them`);
+  }
+  await Promise.all(present.map((path) => rm(path, { force: true })));
+}
+
+/** The files in `dir` whose names match `pattern`, sorted (none when `dir` is missing). */
+export async function filesIn(dir: string, pattern: RegExp): Promise<string[]> {
+  const names = await readdir(dir).catch(() => []);
+  return names.filter((name) => pattern.test(name)).sort().map((name) => join(dir, name));
+}
+
+/** Those of `paths` that are files. */
+export async function existingFiles(paths: string[]): Promise<string[]> {
+  const found = [];
+  for (const path of paths) if (await stat(path).then((info) => info.isFile(), () => false)) found.push(path);
+  return found;
+}
+
+/** The parsed JSON record an earlier run left at `path`, or undefined when there is none or it is not JSON. */
+export async function readRecord(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }

@@ -1,8 +1,9 @@
 import type { FloatImage } from './resize.js';
 import type { BoneMaps } from './bone-probability.js';
 import { AreaSums } from './filters.js';
-import { patchGrid } from '../vit/graph.js';
+import { patchGrid } from '../patches.js';
 import { minMax } from '../util/vectors.js';
+import type { Evidence } from '../surface/evidence.js';
 
 /**
  * Per-patch descriptors and saliency of the physics backend on the ViT's patch grid.
@@ -16,8 +17,12 @@ import { minMax } from '../util/vectors.js';
  * the clustering needs keeps every cue's value (a raw cue vector of a dark patch would be
  * normalized to the same direction as that of a bright one).
  *
- * Saliency (the role of DINO's CLS attention) is the bone-surface probability averaged over
- * the patch's central 4×4 pixels, min–max normalized per image.
+ * Saliency (the role of DINO's CLS attention) is the surface stage's bone evidence (phase
+ * symmetry × shadow, src/surface/evidence.ts), the largest value over the patch's central
+ * 4×4 pixels, min–max normalized per image: the evidence is a ridge a few pixels thin, which
+ * a mean over the patch would dilute by where the patch happens to cut it, and a maximum over
+ * the whole patch would give to the patches above and below it as well. It also enters as a cue, so
+ * the clusters split along it and co-segmentation picks the cells the surface stage will trace.
  */
 
 export const PATCH_SIZE = 8;
@@ -39,6 +44,7 @@ const CUES: Cue[] = [
   { name: 'below-far', weight: 0.6 },
   { name: 'shadow', weight: 1.0 },
   { name: 'probability', weight: 1.5 },
+  { name: 'evidence', weight: 0.8 },
   { name: 'depth', weight: 0.4 },
 ];
 
@@ -46,6 +52,7 @@ const CUES: Cue[] = [
 export const DESCRIPTOR_DIM = 2 * CUES.length;
 
 const PROBABILITY_CUE = CUES.findIndex((cue) => cue.name === 'probability');
+const EVIDENCE_CUE = CUES.findIndex((cue) => cue.name === 'evidence');
 
 export interface PatchFeatures {
   rows: number;
@@ -54,7 +61,7 @@ export interface PatchFeatures {
   saliency: Float32Array; // [rows * cols], min–max normalized to [0, 1]
 }
 
-export function patchFeatures(image: FloatImage, maps: BoneMaps, stride: number): PatchFeatures {
+export function patchFeatures(image: FloatImage, maps: BoneMaps, evidence: Evidence, stride: number): PatchFeatures {
   const { width: w, height: h } = image;
   // The ViT's own grid, so both backends' patches cover the same pixels.
   const [rows, cols] = patchGrid(h, w, PATCH_SIZE, stride);
@@ -68,6 +75,7 @@ export function patchFeatures(image: FloatImage, maps: BoneMaps, stride: number)
   const probability = new AreaSums(w, h, maps.probability);
 
   const p = PATCH_SIZE;
+  const pooled = poolMax(evidence, w, h, rows, cols, stride);
   const cues = new Float32Array(n * CUES.length);
   let maxProbability = 0;
   for (let r = 0; r < rows; r++) {
@@ -95,21 +103,41 @@ export function patchFeatures(image: FloatImage, maps: BoneMaps, stride: number)
         blurred.mean(x, y + 4 * p, x + p, y + 8 * p, bright),
         shadow.mean(x + q, y + q, x + p - q, y + p - q),
         prob, // made relative to the image's maximum below, once that is known
+        pooled[i],
         (y + p / 2) / h,
       ];
       cues.set(values, i * CUES.length);
     }
   }
 
-  const saliency = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const slot = i * CUES.length + PROBABILITY_CUE;
-    const relative = maxProbability > 0 ? cues[slot] / maxProbability : 0;
-    cues[slot] = relative;
-    saliency[i] = relative;
+    cues[slot] = maxProbability > 0 ? cues[slot] / maxProbability : 0;
   }
-  minMax(saliency);
+  const saliency = minMax(pooled.slice());
+  for (let i = 0; i < n; i++) cues[i * CUES.length + EVIDENCE_CUE] = saliency[i];
   return { rows, cols, descriptors: encode(cues, n), saliency };
+}
+
+/** The evidence's largest value over each patch's centre (boxes in the backend's image, mapped onto the evidence's working image). */
+function poolMax(evidence: Evidence, w: number, h: number, rows: number, cols: number, stride: number): Float32Array {
+  const { image, map } = evidence;
+  const sx = image.width / w;
+  const sy = image.height / h;
+  const q = PATCH_SIZE / 4;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const y0 = Math.floor((r * stride + q) * sy);
+    const y1 = Math.min(image.height, Math.max(y0 + 1, Math.ceil((r * stride + PATCH_SIZE - q) * sy)));
+    for (let c = 0; c < cols; c++) {
+      const x0 = Math.floor((c * stride + q) * sx);
+      const x1 = Math.min(image.width, Math.max(x0 + 1, Math.ceil((c * stride + PATCH_SIZE - q) * sx)));
+      let max = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (map[y * image.width + x] > max) max = map[y * image.width + x];
+      out[r * cols + c] = max;
+    }
+  }
+  return out;
 }
 
 /** Each cue c → (c, 1 − c)·weight, then the row is L2-normalized. */

@@ -3,6 +3,7 @@ import { log } from '../util/log.js';
 import { physicsInput } from './resize.js';
 import { boneParameters, boneSurfaceProbability } from './bone-probability.js';
 import { DESCRIPTOR_DIM, PATCH_SIZE, patchFeatures } from './descriptors.js';
+import { boneEvidenceFrom } from '../surface/evidence.js';
 
 export const PHYSICS_MODEL = 'physics-v1';
 
@@ -42,12 +43,14 @@ async function extractPhysics(image: GrayImage, stride: number, loadSize: number
   }
   const resized = await physicsInput(image, loadSize, options?.noise);
   const maps = boneSurfaceProbability(resized, boneParameters(Math.min(resized.width, resized.height)));
-  const patches = patchFeatures(resized, maps, stride);
+  const evidence = boneEvidenceFrom(resized, image);
+  const patches = patchFeatures(resized, maps, evidence, stride);
   return {
     grid: [patches.rows, patches.cols],
     dim: DESCRIPTOR_DIM,
     descriptors: patches.descriptors,
     saliency: patches.saliency,
+    evidence,
     geometry: {
       stride,
       patchSize: PATCH_SIZE,

@@ -1,6 +1,6 @@
 import type { ExtractOptions, GrayImage } from '../types.js';
 import { gaussianArray } from '../util/random.js';
-import { resizeGray, resizedSize } from '../vit/preprocess.js';
+import { resizeGray, resizedSize } from '../patches.js';
 
 /** A float image, row-major, intensities in [0, 1] (the 8-bit gray levels / 255). */
 export interface FloatImage {

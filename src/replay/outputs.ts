@@ -1,10 +1,8 @@
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { makeOutDir } from '../io/out-dir.js';
+import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { clearEarlierRun, existingFiles, filesIn, makeOutDir, readRecord } from '../io/out-dir.js';
 import { UserError } from '../util/errors.js';
 import { maskFileName, type ReplayOutputs } from './replay.js';
-
-const MASK_FILE = /^\d{6}\.png$/;
 
 export interface PrepareOptions {
   /** The recording read (`-` for stdin): never written over, whatever path leads to it. */
@@ -20,39 +18,16 @@ export interface PrepareOptions {
  * replaced (compared by device and inode, so symlinks, hard links and `./` are seen through).
  */
 export async function prepareOutputs(out: string, outputs: ReplayOutputs, options: PrepareOptions): Promise<void> {
-  const present = await presentFiles(outputs);
+  const present = [...(await existingFiles([outputs.overlay, outputs.summary])), ...(await filesIn(outputs.masksDir, /^\d{6}\.png$/))];
   await refuseInput(out, options.input, [...present, `${outputs.overlay}.part`]);
-  const earlier = await earlierRun(outputs);
-  const foreign = present.filter((path) => !earlier.has(path));
-  if (foreign.length && !options.force) {
-    const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ` and ${foreign.length - 3} more` : '');
-    throw new UserError(`--out ${out}: ${shown} ${foreign.length > 1 ? 'were' : 'was'} not written by an earlier \`bonestream video\` run; choose another --out, or add --force to replace them`);
-  }
-  // With --force, masks of any run go (none may stay beside the new ones); other files in the masks folder are left alone.
-  const ours = (path: string) => earlier.has(path) || dirname(path) !== outputs.masksDir || MASK_FILE.test(basename(path));
-  await Promise.all(present.filter(ours).map((path) => rm(path, { force: true })));
+  await clearEarlierRun(`--out ${out}`, 'video', present, await earlierRun(outputs), options.force);
   await makeOutDir(outputs.masksDir, `--out ${out}`);
   await makeOutDir(dirname(outputs.overlay), `--out ${out}`);
 }
 
-/** The overlay and summary when they exist, and whatever the masks folder holds. */
-async function presentFiles(outputs: ReplayOutputs): Promise<string[]> {
-  const files = [];
-  for (const path of [outputs.overlay, outputs.summary]) {
-    if (await stat(path).then((info) => info.isFile(), () => false)) files.push(path);
-  }
-  const masks = await readdir(outputs.masksDir).catch(() => []);
-  return [...files, ...masks.sort().map((name) => join(outputs.masksDir, name))];
-}
-
-/** The files the summary in place says its run wrote; none when there is no summary of a `video` run. */
+/** The files the summary in place says its run wrote; none when it is not the summary of a `video` run. */
 async function earlierRun(outputs: ReplayOutputs): Promise<Set<string>> {
-  let summary: { perFrame?: Array<{ seq?: unknown }>; outputs?: { overlay?: unknown } };
-  try {
-    summary = JSON.parse(await readFile(outputs.summary, 'utf8'));
-  } catch {
-    return new Set();
-  }
+  const summary = (await readRecord(outputs.summary)) as { perFrame?: Array<{ seq?: unknown }>; outputs?: { overlay?: unknown } } | undefined;
   if (!Array.isArray(summary?.perFrame) || typeof summary.outputs !== 'object') return new Set();
   const files = new Set([outputs.summary]);
   if (summary.outputs?.overlay) files.add(outputs.overlay);

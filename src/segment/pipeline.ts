@@ -1,53 +1,37 @@
 import type { Extractor, ExtractOptions, Features, GrayImage } from '../types.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import { meanScores, scoreMask, type MaskScores } from '../eval/metrics.js';
 import { cosegment, type CosegmentOptions, type CosegmentResult } from './cosegment.js';
 import { patchMaskToImage } from './mask.js';
 
-/** One image to segment, with its reference mask when there is one. */
-export interface SegmentInput {
-  name: string;
-  image: GrayImage;
-  truth?: GrayImage;
-}
-
-export interface SegmentFeaturesOptions extends CosegmentOptions {
-  /** Bone-surface tolerance for surface precision/recall, in pixels. */
-  surfaceTolerancePx: number;
-}
-
-export interface SegmentImagesOptions extends SegmentFeaturesOptions {
-  /** Called after each image's features are extracted (a progress bar). */
-  onExtracted?: (name: string) => void;
-}
-
-export interface ImageOutcome {
+/** One image's features, under the name its errors and outputs carry. */
+export interface NamedFeatures {
   name: string;
   features: Features;
-  /** 0/255 at the image's original size. */
-  mask: GrayImage;
-  scores?: MaskScores;
 }
 
-export interface SegmentOutcome {
+export interface SegmentedImage extends NamedFeatures {
+  /** 0/255 at the image's original size. */
+  mask: GrayImage;
+}
+
+export interface SegmentedSet {
   cosegmentation: CosegmentResult;
-  images: ImageOutcome[];
-  /** Means over the images that have a reference mask; undefined when none has. */
-  mean?: MaskScores;
+  images: SegmentedImage[];
 }
 
 /**
- * The paper's method end to end on a set of images: features of each (the backend given),
- * co-segmentation of all together, masks at the original sizes, and, where a reference mask
- * is given, Dice, IoU and bone-surface precision/recall.
+ * The paper's method on a set of images whose features are extracted: co-segmentation of all
+ * together and masks at the original sizes. Scoring against reference masks lives above
+ * (eval/score.ts), so segmentation does not depend on evaluation.
  */
-export async function segmentImages(extractor: Extractor, inputs: SegmentInput[], options: SegmentImagesOptions): Promise<SegmentOutcome> {
-  const extracted: Array<SegmentInput & { features: Features }> = [];
-  for (const input of inputs) {
-    extracted.push({ ...input, features: await extractNamed(extractor, input.image, input.name) });
-    options.onExtracted?.(input.name);
-  }
-  return segmentFeatures(extracted, options);
+export function segmentSet(inputs: NamedFeatures[], options: CosegmentOptions): SegmentedSet {
+  const cosegmentation = cosegment(inputs.map((input) => input.features), options);
+  const images = inputs.map((input, i): SegmentedImage => ({
+    name: input.name,
+    features: input.features,
+    mask: patchMaskToImage(cosegmentation.patchMasks[i], input.features),
+  }));
+  return { cosegmentation, images };
 }
 
 /** One image's features; a backend failure is reported under `name` (a UserError passes as it is). */
@@ -58,21 +42,4 @@ export async function extractNamed(extractor: Extractor, image: GrayImage, name:
     if (error instanceof UserError) throw error;
     throw new Error(`${name}: feature extraction failed: ${errorMessage(error)}`, { cause: error });
   }
-}
-
-/**
- * The same on features extracted earlier (the experiments extract each image once and
- * co-segment it in many sets).
- */
-export function segmentFeatures(inputs: Array<Omit<SegmentInput, 'image'> & { features: Features }>, options: SegmentFeaturesOptions): SegmentOutcome {
-  const cosegmentation = cosegment(inputs.map((input) => input.features), options);
-  const images = inputs.map((input, i): ImageOutcome => {
-    const mask = patchMaskToImage(cosegmentation.patchMasks[i], input.features);
-    if (input.truth && (input.truth.width !== mask.width || input.truth.height !== mask.height)) {
-      throw new UserError(`${input.name}: reference mask is ${input.truth.width}×${input.truth.height} but the image is ${mask.width}×${mask.height}`);
-    }
-    const scores = input.truth ? scoreMask(mask, input.truth, options.surfaceTolerancePx) : undefined;
-    return { name: input.name, features: input.features, mask, scores };
-  });
-  return { cosegmentation, images, mean: meanScores(images.flatMap((i) => (i.scores ? [i.scores] : []))) };
 }

@@ -1,4 +1,4 @@
-import type { BackendState, Settings, SourceState, SourceStatus } from './protocol.js';
+import type { BackendState, Settings, SourceState, SourceStatus } from '../wire/protocol.js';
 import type { RelayStats } from './relay.js';
 import type { IgtlServerStats } from '../igtl/server.js';
 import type { ProblemKind } from '../igtl/parser.js';

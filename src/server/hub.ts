@@ -2,7 +2,7 @@ import type { WebSocket, RawData } from 'ws';
 import { log } from '../util/log.js';
 import type { Metrics } from './metrics.js';
 import { parseControl, type ControlMessage } from './control.js';
-import type { HelloMessage, StatusMessage, TextMessage } from './protocol.js';
+import type { HelloMessage, StatusMessage, TextMessage } from '../wire/protocol.js';
 
 export interface HubLimits {
   /** A client whose unsent bytes exceed this gets no new frames until it catches up. */

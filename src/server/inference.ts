@@ -6,7 +6,7 @@ import type { GrayImage } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { Mailbox } from './mailbox.js';
-import type { BackendState } from './protocol.js';
+import type { BackendState } from '../wire/protocol.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerMask } from './worker-messages.js';
 
 const WORKER_ENTRY = new URL('./worker-entry.mjs', import.meta.url);

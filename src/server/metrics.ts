@@ -1,6 +1,5 @@
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
-import { BACKEND_STATES, type SourceState, type BackendState } from './protocol.js';
-import { SOURCE_STATES } from '../ingest/source.js';
+import { BACKEND_STATES, SOURCE_STATES, type SourceState, type BackendState } from '../wire/protocol.js';
 
 /**
  * The service's Prometheus metrics, in a registry of its own (several servers may run in

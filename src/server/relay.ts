@@ -6,8 +6,8 @@ import type { Hub } from './hub.js';
 import type { Inference, InferenceResult } from './inference.js';
 import { Mailbox } from './mailbox.js';
 import type { Metrics } from './metrics.js';
-import { encodeBinary, encodeMask, type MaskContent } from './protocol.js';
-import { RateMeter } from './rate.js';
+import { encodeBinary, encodeMask, type MaskContent } from '../wire/protocol.js';
+import { RateMeter } from '../wire/rate.js';
 
 export interface RelayStats {
   framesIn: number;

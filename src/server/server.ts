@@ -13,7 +13,7 @@ import { clientErrorHandler, createHttpServer, requestHandler, upgradeHandler } 
 import { Hub, type HubLimits } from './hub.js';
 import { Inference, type InferenceResult } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from './protocol.js';
+import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from '../wire/protocol.js';
 import { Relay } from './relay.js';
 import { IgtlServer, type IgtlServerOptions } from '../igtl/server.js';
 

@@ -9,8 +9,9 @@
 interface Plan {
   n: number;
   reverse: Uint32Array; // [n] bit-reversed index
-  cos: Float64Array; // [n / 2]
-  sin: Float64Array; // [n / 2]
+  /** Twiddles of all stages, stage after stage: e^{−2πik/size} for k < size/2, size = 4, 8, …, n. */
+  cos: Float64Array; // [n − 2]
+  sin: Float64Array; // [n − 2]
 }
 
 const plans = new Map<number, Plan>();
@@ -36,11 +37,14 @@ function plan(n: number): Plan {
     for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
     reverse[i] = r;
   }
-  const cos = new Float64Array(n / 2);
-  const sin = new Float64Array(n / 2);
-  for (let k = 0; k < n / 2; k++) {
-    cos[k] = Math.cos((-2 * Math.PI * k) / n);
-    sin[k] = Math.sin((-2 * Math.PI * k) / n);
+  const cos = new Float64Array(Math.max(0, n - 2));
+  const sin = new Float64Array(Math.max(0, n - 2));
+  let at = 0;
+  for (let size = 4; size <= n; size *= 2) {
+    for (let k = 0; k < size / 2; k++, at++) {
+      cos[at] = Math.cos((-2 * Math.PI * k) / size);
+      sin[at] = Math.sin((-2 * Math.PI * k) / size);
+    }
   }
   p = { n, reverse, cos, sin };
   plans.set(n, p);
@@ -66,24 +70,38 @@ export function fft(re: Float32Array, im: Float32Array, n: number, inverse = fal
       im[b] = ti;
     }
   }
+  // The first stage's twiddle is 1: plain sums and differences.
+  for (let a = offset; a < offset + n - 1; a += 2) {
+    const xr = re[a + 1];
+    const xi = im[a + 1];
+    re[a + 1] = re[a] - xr;
+    im[a + 1] = im[a] - xi;
+    re[a] += xr;
+    im[a] += xi;
+  }
   const sign = inverse ? -1 : 1;
-  for (let size = 2; size <= n; size *= 2) {
+  let table = 0;
+  for (let size = 4; size <= n; size *= 2) {
     const half = size / 2;
-    const step = n / size;
-    for (let start = 0; start < n; start += size) {
+    for (let start = offset; start < offset + n; start += size) {
       for (let k = 0; k < half; k++) {
-        const wr = cos[k * step];
-        const wi = sign * sin[k * step];
-        const a = offset + start + k;
+        const wr = cos[table + k];
+        const wi = sign * sin[table + k];
+        const a = start + k;
         const b = a + half;
-        const xr = re[b] * wr - im[b] * wi;
-        const xi = re[b] * wi + im[b] * wr;
-        re[b] = re[a] - xr;
-        im[b] = im[a] - xi;
-        re[a] += xr;
-        im[a] += xi;
+        const br = re[b];
+        const bi = im[b];
+        const xr = br * wr - bi * wi;
+        const xi = br * wi + bi * wr;
+        const ar = re[a];
+        const ai = im[a];
+        re[b] = ar - xr;
+        im[b] = ai - xi;
+        re[a] = ar + xr;
+        im[a] = ai + xi;
       }
     }
+    table += half;
   }
   if (inverse) {
     const scale = 1 / n;
@@ -95,25 +113,27 @@ export function fft(re: Float32Array, im: Float32Array, n: number, inverse = fal
 }
 
 /**
- * 2-D DFT of a [rows × cols] grid (both powers of two), row-major, in place. `liveRows`
- * (default all) says how many leading rows can be nonzero on input (forward) or are wanted
- * on output (inverse): the zero padding below the image is neither transformed nor read back.
+ * 2-D DFT of a [rows × cols] grid (both powers of two), row-major, in place, rows first and
+ * columns second. `liveRows` (default all) says how many leading rows can be nonzero on input
+ * (forward) or are wanted on output (inverse): the zero padding below the image is neither
+ * transformed nor read back. For the inverse, `zeroRows[r]` = 1 marks frequency rows known
+ * to be all zero (outside a filter's support), which are skipped.
  */
-export function fft2(re: Float32Array, im: Float32Array, rows: number, cols: number, inverse = false, liveRows = rows): void {
+export function fft2(re: Float32Array, im: Float32Array, rows: number, cols: number, inverse = false, liveRows = rows, zeroRows?: Uint8Array): void {
+  const transformed = inverse ? rows : liveRows;
+  for (let r = 0; r < transformed; r++) if (!zeroRows?.[r]) fft(re, im, cols, inverse, r * cols);
   const columnRe = new Float32Array(rows);
   const columnIm = new Float32Array(rows);
-  if (!inverse) for (let r = 0; r < liveRows; r++) fft(re, im, cols, false, r * cols);
+  const keep = inverse ? liveRows : rows;
   for (let c = 0; c < cols; c++) {
     for (let r = 0; r < rows; r++) {
       columnRe[r] = re[r * cols + c];
       columnIm[r] = im[r * cols + c];
     }
     fft(columnRe, columnIm, rows, inverse);
-    const keep = inverse ? liveRows : rows;
     for (let r = 0; r < keep; r++) {
       re[r * cols + c] = columnRe[r];
       im[r * cols + c] = columnIm[r];
     }
   }
-  if (inverse) for (let r = 0; r < liveRows; r++) fft(re, im, cols, true, r * cols);
 }

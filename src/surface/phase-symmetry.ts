@@ -28,7 +28,12 @@ interface FilterBank {
   cols: number;
   /** [orientation][wavelength] → real transfer function on the [rows × cols] frequency grid. */
   filters: Float32Array[][];
+  /** The same indexing: 1 for each frequency row where the filter is zero (skipped by the inverse FFT). */
+  zeroRows: Uint8Array[][];
 }
+
+/** Transfer values below this are set to zero, so the inverse transforms can skip whole rows. */
+const SUPPORT = 1e-4;
 
 const banks = new Map<string, FilterBank>();
 
@@ -61,12 +66,20 @@ function filterBank(rows: number, cols: number, p: PhaseSymmetryParams): FilterB
         if (rho === 0) continue; // zero at DC
         const l = Math.log(rho * lambda);
         // Butterworth low-pass (cut-off 0.45 cycles/px, order 15) keeps the corners of the grid out.
-        h[i] = (Math.exp(-(l * l) / logBandwidth) / (1 + (rho / 0.45) ** 30)) * spread[i];
+        const value = (Math.exp(-(l * l) / logBandwidth) / (1 + (rho / 0.45) ** 30)) * spread[i];
+        if (value >= SUPPORT) h[i] = value;
       }
       return h;
     });
   });
-  bank = { rows, cols, filters };
+  const zeroRows = filters.map((perScale) =>
+    perScale.map((h) => {
+      const zero = new Uint8Array(rows);
+      for (let r = 0; r < rows; r++) zero[r] = h.subarray(r * cols, (r + 1) * cols).every((v) => v === 0) ? 1 : 0;
+      return zero;
+    }),
+  );
+  bank = { rows, cols, filters, zeroRows };
   if (banks.size >= 8) banks.delete(banks.keys().next().value!);
   banks.set(key, bank);
   return bank;
@@ -84,7 +97,7 @@ export function phaseSymmetry(data: Float32Array, width: number, height: number,
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) fRe[y * cols + x] = data[y * width + x] - mean;
   fft2(fRe, fIm, rows, cols, false, height);
 
-  const { filters } = filterBank(rows, cols, p);
+  const { filters, zeroRows } = filterBank(rows, cols, p);
   const n = width * height;
   const amplitude = new Float32Array(n);
   const energy = new Float32Array(n);
@@ -92,7 +105,7 @@ export function phaseSymmetry(data: Float32Array, width: number, height: number,
   const symmetric = new Float32Array(n);
   const re = new Float32Array(rows * cols);
   const im = new Float32Array(rows * cols);
-  for (const perScale of filters) {
+  filters.forEach((perScale, orientation) => {
     symmetric.fill(0);
     let threshold = 0;
     perScale.forEach((h, scale) => {
@@ -100,7 +113,7 @@ export function phaseSymmetry(data: Float32Array, width: number, height: number,
         re[i] = fRe[i] * h[i];
         im[i] = fIm[i] * h[i];
       }
-      fft2(re, im, rows, cols, true, height);
+      fft2(re, im, rows, cols, true, height, zeroRows[orientation][scale]);
       for (let y = 0; y < height; y++) {
         for (let x = 0; x < width; x++) {
           const e = re[y * cols + x];
@@ -115,7 +128,7 @@ export function phaseSymmetry(data: Float32Array, width: number, height: number,
       if (scale === 0) threshold = 2 * quantile(amplitude, 0.5);
     });
     for (let i = 0; i < n; i++) energy[i] += Math.max(0, symmetric[i] - threshold);
-  }
+  });
   for (let i = 0; i < n; i++) energy[i] /= total[i] + 1e-6;
   return energy;
 }

@@ -14,6 +14,8 @@ export interface PolylineParams {
   smoothing: number;
   /** Added to every row, source px (positive = down). */
   bias: number;
+  /** A step between neighbouring working columns larger than this (working px) ends a run. */
+  maxJump: number;
 }
 
 export function toSurface(path: Int32Array, evidence: Float32Array, image: WorkingImage, source: { width: number; height: number }, p: PolylineParams): BoneSurface {
@@ -31,6 +33,9 @@ export function toSurface(path: Int32Array, evidence: Float32Array, image: Worki
     refined[x] = y + shift;
     strength[x] = c;
   }
+  // A near-vertical step is where the line leaves the bone for a fascia or tendon touching
+  // its end (or an echo under it), not a bone wall: no bone surface the beam shows is that steep.
+  for (let x = 1; x < w; x++) if (Math.abs(refined[x] - refined[x - 1]) > p.maxJump) refined[x] = refined[x - 1] = NaN;
 
   const { width, height } = source;
   const rows = new Float32Array(width).fill(NaN);

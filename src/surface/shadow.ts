@@ -25,12 +25,19 @@ export interface ShadowMaps {
   lit: Float32Array;
 }
 
+/**
+ * The quantile of a row taken as its tissue level. The median fails where the shadow covers
+ * half the row or more (a wide tibia in the deep rows): the shadow itself becomes the level
+ * and reads as lit.
+ */
+export const ROW_LEVEL = 0.8;
+
 export function shadowMaps(data: Float32Array, width: number, height: number, p: ShadowParams): ShadowMaps {
   const blurred = gaussianBlur({ width, height, data }, p.blur).data;
   const relative = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
     if (y < p.nearField) continue;
-    const median = Math.max(1e-3, quantile(blurred, 0.5, y * width, width));
+    const median = Math.max(1e-3, quantile(blurred, ROW_LEVEL, y * width, width));
     for (let x = 0; x < width; x++) relative[y * width + x] = blurred[y * width + x] / median;
   }
   const dark = new Float32Array(width * height);

@@ -17,6 +17,8 @@ export interface SurfaceParams extends EvidenceParams, DpParams {
   minRun: number;
   /** Smoothing σ along the line, 950-frame px. */
   smoothing: number;
+  /** Largest row step between neighbouring columns within a run, 950-frame px; a larger one cuts the run. */
+  maxJump: number;
   /** Row offset added to the traced ridge, 950-frame px (positive = down); measured on the phantom. */
   bias: number;
   /** Temporal prior: weight of the previous surface and the distance (950-frame px) at which it is fully paid. */
@@ -27,11 +29,12 @@ export interface SurfaceParams extends EvidenceParams, DpParams {
 export const DEFAULT_SURFACE: SurfaceParams = {
   workingSize: 256,
   threshold: 0.15,
-  slope: 0.02,
+  slope: 0.04,
   maxStep: 15,
   switchCost: 2,
-  reach: { sideways: 30, above: 30, below: 60 },
+  reach: { sideways: 90, above: 90, below: 60 },
   minRun: 60,
+  maxJump: 10,
   smoothing: 4,
   // The DP's ridge sits ~1.4 px above the echo's centre on the 256-px phantom (median over its
   // eight stills, physics cells): 5 px of a 950-px frame.
@@ -66,7 +69,12 @@ export function traceSurface(input: SurfaceInput, params: SurfaceParams = DEFAUL
   });
   const prior = input.prior ? priorRows(input.prior, image.width, image.scaleX, image.scaleY, params, work) : undefined;
   const path = traceColumns(map, image.width, image.height, band, { ...params, maxStep: params.maxStep * work }, prior);
-  return toSurface(path, map, image, gray, { minRun: params.minRun * frame, smoothing: params.smoothing * frame, bias: params.bias * frame });
+  return toSurface(path, map, image, gray, {
+    minRun: params.minRun * frame,
+    smoothing: params.smoothing * frame,
+    bias: params.bias * frame,
+    maxJump: params.maxJump * work,
+  });
 }
 
 /** The previous surface resampled to working columns and rows. */

@@ -1,24 +1,31 @@
-import type { GrayImage } from '../types.js';
+import type { Size } from '../types.js';
+
+/** A row-major image of any pixel type: 8-bit gray levels (unit 255) or 0..1 floats (unit 1). */
+export interface PixelImage extends Size {
+  data: ArrayLike<number>;
+}
 
 /**
  * The working image of the surface stage: the frame area-downsampled so its larger edge is
  * `size` px (never upsampled), intensities / 255. The larger edge, not the smaller one,
  * bounds the grid, so a 950×812 frame's FFT grid is 256×256 rather than 512×256 (a quarter
- * of the transform cost; the scale, 0.27, is still fine enough for a 10-px echo).
+ * of the transform cost; the scale, 0.27, is still fine enough for a 10-px echo). The image
+ * given may itself be a resized copy of the source frame (the physics backend's input):
+ * the scales are then taken relative to `source`.
  */
 export interface WorkingImage {
   width: number;
   height: number;
   data: Float32Array; // [height * width], 0..1
-  /** Working px per source px, along x and along y. */
+  /** Working px per source-frame px, along x and along y. */
   scaleX: number;
   scaleY: number;
 }
 
-export function workingImage(image: GrayImage, size: number): WorkingImage {
-  const scale = Math.min(1, size / Math.max(image.width, image.height));
-  const width = Math.max(1, Math.round(image.width * scale));
-  const height = Math.max(1, Math.round(image.height * scale));
+export function workingImage(image: PixelImage, size: number, unit: number, source: Size = image): WorkingImage {
+  const scale = Math.min(1, size / Math.max(source.width, source.height));
+  const width = Math.max(1, Math.min(image.width, Math.round(source.width * scale)));
+  const height = Math.max(1, Math.min(image.height, Math.round(source.height * scale)));
   const across = new Float32Array(width * image.height);
   const columns = areaWeights(image.width, width);
   for (let y = 0; y < image.height; y++) {
@@ -27,7 +34,7 @@ export function workingImage(image: GrayImage, size: number): WorkingImage {
       const { start, weights } = columns[x];
       let sum = 0;
       for (let k = 0; k < weights.length; k++) sum += weights[k] * image.data[row + start + k];
-      across[y * width + x] = sum / 255;
+      across[y * width + x] = sum / unit;
     }
   }
   const data = new Float32Array(width * height);
@@ -40,7 +47,7 @@ export function workingImage(image: GrayImage, size: number): WorkingImage {
       for (let x = 0; x < width; x++) data[y * width + x] += w * across[from + x];
     }
   }
-  return { width, height, data, scaleX: width / image.width, scaleY: height / image.height };
+  return { width, height, data, scaleX: width / source.width, scaleY: height / source.height };
 }
 
 /** Box-filter weights of each output pixel over the input pixels it covers (fractions at the ends); they sum to 1. */

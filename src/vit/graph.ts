@@ -2,6 +2,7 @@ import type { Facet } from '../config.js';
 import type { VitConfig, VitWeights } from './weights.js';
 import { GraphBuilder, float } from './onnx-builder.js';
 import { interpolatePosEmbed } from './posembed.js';
+import { patchGrid } from '../patches.js';
 
 /**
  * The DINO ViT (Caron et al. 2021, vision_transformer.py) as an ONNX graph built from its
@@ -61,11 +62,6 @@ export interface VitGraph {
 
 export function facetOutputName(facet: Facet, layer: number): string {
   return `${facet}_${layer}`;
-}
-
-/** The reference's patch grid for overlapping patches: 1 + (H − P) // stride per axis. */
-export function patchGrid(height: number, width: number, patchSize: number, stride: number): [number, number] {
-  return [1 + Math.floor((height - patchSize) / stride), 1 + Math.floor((width - patchSize) / stride)];
 }
 
 export function buildVitGraph(weights: VitWeights, request: GraphRequest, kernels = DEFAULT_KERNELS): VitGraph {

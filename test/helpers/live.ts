@@ -8,7 +8,7 @@ import { parseSource, type SourceArgOptions } from '../../src/ingest/spec.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
 import { DEFAULTS } from '../../src/config.js';
 import type { BackendChoice, BackendRequest } from '../../src/backend.js';
-import { decodeBinary } from '../../src/server/protocol.js';
+import { decodeBinary } from '../../src/wire/protocol.js';
 import { REPO_ROOT } from './env.js';
 
 /**

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { SourceArgOptions } from '../../src/ingest/source.js';
 import type { RunningServer, ServerOptions } from '../../src/server/server.js';
 import { DEFAULT_VIDEO } from '../../src/commands/serve.js';
-import { decodeBinary, type BinaryHeader, type TextMessage } from '../../src/server/protocol.js';
+import { decodeBinary, type BinaryHeader, type TextMessage } from '../../src/wire/protocol.js';
 import { serveOn } from './live.js';
 
 // The service logs every state change; tests show warnings and errors only.

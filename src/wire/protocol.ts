@@ -7,11 +7,12 @@
  * Client → server: text JSON control messages only (see control.ts).
  */
 
-import type { SourceState } from '../ingest/source.js';
 import { MASK_KINDS, type MaskKind, type SurfacePoint } from '../surface/types.js';
-import { decodeSurfacePoints, encodeSurfacePoints } from '../wire/surface-points.js';
+import { decodeSurfacePoints, encodeSurfacePoints } from './surface-points.js';
 
-export type { SourceState };
+/** Every state a source can be in; the metrics export one gauge series per state. */
+export const SOURCE_STATES = ['starting', 'running', 'stalled', 'restarting', 'ended', 'error'] as const;
+export type SourceState = (typeof SOURCE_STATES)[number];
 
 /** 2: mask messages carry the mask's kind and the bone surface's polylines after the PNG. */
 export const PROTOCOL_VERSION = 2;

@@ -1,0 +1,37 @@
+import { InvalidArgumentError } from 'commander';
+import { FACETS, type Facet } from '../config.js';
+
+/** A commander option parser for an integer within [min, max]; errors name the value. */
+export function intInRange(name: string, min: number, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
+      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max} (got ${raw})`);
+    }
+    return value;
+  };
+}
+
+/** A commander option parser for a finite number within [min, max]. */
+export function numberInRange(name: string, min: number, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`${name} must be a number in ${min}..${max} (got ${raw})`);
+    }
+    return value;
+  };
+}
+
+/** A commander option parser for a comma-separated list of numbers, each within [min, max]. */
+export function numberList(name: string, min: number, max: number) {
+  const one = numberInRange(name, min, max);
+  return (raw: string): number[] => raw.split(',').map((part) => one(part.trim()));
+}
+
+export function facet(raw: string): Facet {
+  if (!(FACETS as readonly string[]).includes(raw)) {
+    throw new InvalidArgumentError(`--facet must be one of ${FACETS.join(', ')} (got ${raw})`);
+  }
+  return raw as Facet;
+}
