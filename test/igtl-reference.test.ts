@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { MaskHeader } from '../src/server/protocol.js';
+import type { MaskHeader } from '../src/wire/protocol.js';
 import { skipOrFail } from './helpers/env.js';
 import { buildReferencePrograms, referenceMissing, TEST_IMAGES, type ReferencePrograms } from './helpers/igtl-reference.js';
 import { serveOn } from './helpers/live.js';
