@@ -11,7 +11,7 @@ import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { fetchModel, locateWeights } from '../vit/models.js';
 import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
-import { DEFAULT_IGTL_DEVICE, DEFAULT_IGTL_PORT, IGTL_CONTENTS, checkIgtlBindPolicy, checkIgtlDevice, type IgtlContent } from '../igtl/server.js';
+import { DEFAULT_IGTL_DEVICE, DEFAULT_IGTL_PORT, IGTL_CONTENTS, checkIgtlDevice, type IgtlContent } from '../igtl/server.js';
 import type { ServerOptions } from '../server/server.js';
 
 /** What `npm start` plays: the committed phantom video (src/phantom PHANTOM_VIDEO). */
@@ -87,7 +87,12 @@ function igtlOptions(options: ServeOptions): ServerOptions['igtl'] {
     if (stray) throw new UserError(`${stray[0]} needs --igtl-port (OpenIGTLink is off without it)`);
     return undefined;
   }
-  checkIgtlBindPolicy(host, Boolean(options.igtlAllowRemote));
+  // OpenIGTLink has no authentication: anything but loopback needs the user's explicit word.
+  if (!isLoopback(host) && !options.igtlAllowRemote) {
+    throw new UserError(
+      `--igtl-host ${host} would send bone masks and images to anyone who connects (OpenIGTLink has no authentication): add --igtl-allow-remote to mean it, or bind 127.0.0.1`,
+    );
+  }
   const device = options.igtlDevice ?? DEFAULT_IGTL_DEVICE;
   checkIgtlDevice(device);
   return { host, port: options.igtlPort, device, send: options.igtlSend ?? ['mask'], mmPerPx: options.mmPerPx };

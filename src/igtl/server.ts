@@ -4,8 +4,6 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { GrayImage } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { isLoopback } from '../server/auth.js';
-import { Mailbox } from '../server/mailbox.js';
 import { DEVICE_BYTES, encodeMessage, timestampOfMs } from './header.js';
 import { IDENTITY_AXES, IMAGE_TYPE, encodeImageBody, type ImageGeometry } from './image.js';
 
@@ -62,15 +60,6 @@ export interface IgtlServerStats {
   rejected: number;
 }
 
-/** OpenIGTLink has no authentication: anything but loopback needs the user's explicit word. */
-export function checkIgtlBindPolicy(host: string, allowRemote: boolean): void {
-  if (!isLoopback(host) && !allowRemote) {
-    throw new UserError(
-      `--igtl-host ${host} would send bone masks and images to anyone who connects (OpenIGTLink has no authentication): add --igtl-allow-remote to mean it, or bind 127.0.0.1`,
-    );
-  }
-}
-
 export function checkIgtlDevice(device: string): void {
   if (!/^[\x20-\x7e]+$/.test(device) || device.length > DEVICE_BYTES) {
     throw new UserError(`--igtl-device must be 1..${DEVICE_BYTES} printable ASCII characters (got ${JSON.stringify(device)})`);
@@ -84,8 +73,8 @@ interface Batch {
 
 interface Client {
   socket: Socket;
-  /** The newest frame's messages, waiting for the socket to drain; older ones are replaced. */
-  pending: Mailbox<Batch>;
+  /** The newest frame's messages, waiting for the socket to drain; a newer frame replaces them. */
+  pending?: Batch;
 }
 
 /**
@@ -172,7 +161,8 @@ export class IgtlServer {
     const batch: Batch = { messages, arrivedAt: result.arrivedAt };
     for (const client of this.clients) {
       if (client.socket.writableLength > this.limits.maxBufferedBytes) {
-        if (client.pending.put(batch)) this.drop(messages.length);
+        if (client.pending) this.drop(client.pending.messages.length);
+        client.pending = batch;
         continue;
       }
       this.write(client, batch);
@@ -186,7 +176,7 @@ export class IgtlServer {
   }
 
   private add(socket: Socket): void {
-    const client: Client = { socket, pending: new Mailbox<Batch>() };
+    const client: Client = { socket };
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     this.clients.add(client);
     this.metrics.clients.set(this.clients.size);
@@ -197,7 +187,8 @@ export class IgtlServer {
     socket.on('data', () => undefined);
     socket.on('error', () => socket.destroy());
     socket.on('drain', () => {
-      const waiting = client.pending.take();
+      const waiting = client.pending;
+      client.pending = undefined;
       if (waiting) this.write(client, waiting);
     });
     socket.on('close', () => {

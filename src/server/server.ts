@@ -155,6 +155,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const relay = new Relay(hub, inference, metrics, limits.jpegQuality);
   source.on('frame', (frame: Frame) => relay.frame(frame));
   inference.on('mask', (result) => relay.mask(result));
+  // Started below, with the HTTP server; masks only come once the source runs, after both.
+  let igtl: IgtlServer | undefined;
   inference.on('mask', (result: InferenceResult) => igtl?.send({
     mask: result.mask,
     image: result.frame.image,
@@ -212,7 +214,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(100, limits.headersTimeoutMs / 4) };
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
   let httpServer: Server;
-  let igtl: IgtlServer | undefined;
   try {
     if (options.igtl) igtl = await IgtlServer.start({ ...options.igtl, registry: metrics.registry });
     httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health));
