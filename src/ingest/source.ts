@@ -18,7 +18,7 @@ export type { SourceState };
 export interface Frame {
   /** 0-based, keeps increasing across restarts of the source. */
   seq: number;
-  /** Presentation time on the source's clock (frame index ÷ fps), increasing across restarts. */
+  /** Presentation time on the source's clock (frame index ÷ fps; OpenIGTLink: since the first arrival), increasing across restarts. */
   ptsMs: number;
   image: GrayImage;
   /** Wall-clock time of capture (epoch ms): the sender's timestamp where it sends one (OpenIGTLink), else the arrival here. */
