@@ -1,5 +1,4 @@
 /** Shared shapes that cross module boundaries: images in, patch features out. */
-import type { Evidence } from './surface/evidence.js';
 
 /** An 8-bit grayscale image, row-major. */
 export interface GrayImage {
@@ -33,11 +32,6 @@ export interface Features {
   /** [rows * cols], min–max normalized to [0, 1] per image. */
   saliency: Float32Array;
   geometry: PatchGeometry;
-  /**
-   * The bone-surface evidence of the frame when the backend computed it (physics does, as its
-   * saliency), so the surface stage need not compute it again.
-   */
-  evidence?: Evidence;
 }
 
 export type BackendName = 'dino' | 'physics';
@@ -59,4 +53,21 @@ export interface Extractor {
   readonly loadSize: number;
   extract(image: GrayImage, options?: ExtractOptions): Promise<Features>;
   dispose(): Promise<void>;
+}
+
+/** A frame area-downsampled for the bone evidence (src/physics/working.ts makes it). */
+export interface WorkingImage {
+  width: number;
+  height: number;
+  data: Float32Array; // [height * width], 0..1
+  /** Working px per source-frame px, along x and along y. */
+  scaleX: number;
+  scaleY: number;
+}
+
+/** The bone-surface evidence of a frame (src/physics/evidence.ts), on its working image. */
+export interface Evidence {
+  image: WorkingImage;
+  /** [height * width] of the working image, 0..1. */
+  map: Float32Array;
 }

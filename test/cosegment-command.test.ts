@@ -42,7 +42,7 @@ test('the feature file trio round-trips', async () => {
 test('cosegment writes masks at the original size and a summary', async () => {
   const dir = await featuresDir('good');
   const out = join(root, 'good-out');
-  const { code, stderr } = await runCli(['cosegment', dir, '--k', '3', '--seed', '1', '--out', out]);
+  const { code, stderr } = await runCli(['cosegment', dir, '--mask', 'cells', '--k', '3', '--seed', '1', '--out', out]);
   assert.is(code, 0, stderr);
   assert.equal((await readdir(out)).sort(), ['scan-0.mask.png', 'scan-1.mask.png', 'scan-2.mask.png', 'summary.json']);
   const mask = await readGray(join(out, 'scan-1.mask.png'));
@@ -66,7 +66,7 @@ test('cosegment writes masks at the original size and a summary', async () => {
 
 test('cosegment --fit-every and --k auto run on the same files', async () => {
   const dir = await featuresDir('auto');
-  const { code, stderr } = await runCli(['cosegment', dir, '--k', 'auto', '--fit-every', '2', '--out', join(root, 'auto-out')]);
+  const { code, stderr } = await runCli(['cosegment', dir, '--mask', 'cells', '--k', 'auto', '--fit-every', '2', '--out', join(root, 'auto-out')]);
   assert.is(code, 0, stderr);
   const summary = JSON.parse(await readFile(join(root, 'auto-out', 'summary.json'), 'utf8'));
   assert.ok(summary.k >= 3);
@@ -108,14 +108,23 @@ test('bad inputs get errors that name the file', async () => {
 
 test('option values are checked and named', async () => {
   const dir = await featuresDir('options', 1);
-  const tooMany = await runCli(['cosegment', dir, '--k', '31', '--out', join(root, 'x')]);
+  const tooMany = await runCli(['cosegment', dir, '--mask', 'cells', '--k', '31', '--out', join(root, 'x')]);
   assert.is(tooMany.code, 1);
   assert.match(tooMany.stderr, /--k 31 is more than the 30 descriptors/);
   const badTau = await runCli(['cosegment', dir, '--tau', '2', '--out', join(root, 'x')]);
   assert.is(badTau.code, 1);
   assert.match(badTau.stderr, /--tau must be a number in 0\.\.1 \(got 2\)/);
   const badFit = await runCli(['cosegment', dir, '--fit-every', '0', '--out', join(root, 'x')]);
+  assert.is(badFit.code, 1);
   assert.match(badFit.stderr, /--fit-every must be an integer in 1\.\.1000000 \(got 0\)/);
+  const badMask = await runCli(['cosegment', dir, '--mask', 'outline', '--out', join(root, 'x')]);
+  assert.match(badMask.stderr, /--mask.*outline/);
+  const badBand = await runCli(['cosegment', dir, '--band', '0', '--out', join(root, 'x')]);
+  assert.match(badBand.stderr, /--band/);
+  // Planted features record no source image: the surface stage cannot run, and says why.
+  const noSource = await runCli(['cosegment', dir, '--out', join(root, 'x')]);
+  assert.is(noSource.code, 1);
+  assert.match(noSource.stderr, /scan-0\.json records no source image, which --mask surface needs/);
 });
 
 test('features → cosegment gives the masks that segment gives in one go', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningServer } from '../src/server/server.js';
 import type { StatusMessage, HelloMessage } from '../src/wire/protocol.js';
@@ -209,6 +209,37 @@ test('the server on a broken, damaged or missing source: source state error in /
       }
     }),
   );
+});
+
+test('bonestream serve (a child process) exits 1 with the reason when its file cannot be opened; a stream URL is waited for', async () => {
+  const files = badVideos();
+  const folder = join(dir, 'a-folder.mp4');
+  mkdirSync(folder, { recursive: true });
+  const cases: Array<[string[], RegExp]> = [
+    [['--source', join(dir, 'absent.mp4')], /absent\.mp4: no such file/],
+    [['--source', files.text], /notes\.mp4: not a readable video/],
+    [['--source', folder], /a-folder\.mp4: /],
+    [['--source', DEFAULT_VIDEO, '--crop', '0,0,4000,4000'], /--crop 0,0,4000,4000 does not fit/],
+  ];
+  const runs = cases.map(([args]) => runBonestream(['serve', ...args, '--port', '0', '--backend', 'physics']));
+  const exits = await Promise.all(runs.map((run) => Promise.race([run.exited, new Promise((done) => setTimeout(done, 120_000, { code: 'still running after 120 s', signal: null }).unref())])));
+  runs.forEach((run) => run.child.kill('SIGKILL'));
+  cases.forEach(([args, message], i) => {
+    assert.equal(exits[i], { code: 1, signal: null }, `serve ${args.join(' ')}: ${runs[i].stderr()}`);
+    assert.match(runs[i].stderr(), new RegExp(`bonestream: .*${message.source}`), args.join(' '));
+    assert.not.match(runs[i].stdout(), /bonestream: open/, 'no address printed');
+    assert.not.match(runs[i].stderr(), /internal error|\n\s+at /, 'no stack trace');
+  });
+
+  const live = runBonestream(['serve', '--source', `udp://127.0.0.1:${await freePort()}`, '--port', '0', '--backend', 'physics']);
+  try {
+    await servedUrl(live, 120_000);
+    await sleep(500);
+    assert.is(live.child.exitCode, null, 'a stream that sends nothing yet is waited for');
+  } finally {
+    live.child.kill('SIGTERM');
+    await live.exited;
+  }
 });
 
 test('a stream URL\'s password never reaches the log, /healthz or the clients', async () => {

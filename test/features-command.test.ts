@@ -42,6 +42,7 @@ test('writes NAME.descriptors.npy, NAME.saliency.npy and NAME.json; a bad input 
     facet: 'key',
     model: MODEL,
     backend: 'dino',
+    source: resolve(dir, 'scan.png'),
   });
   const descriptors = await readNpy(join(out, 'scan.descriptors.npy'));
   assert.equal(descriptors.shape, [15, 19, 32]);

@@ -93,6 +93,14 @@ test('fetchModel downloads into the models directory, then finds it present with
   assert.is(context.requests, 2);
 });
 
+test('a model fetched under its own name is listed and usable by that name', async (context) => {
+  await fetchModel('tiny', { url: `${context.server.origin}/tiny.safetensors`, quiet: true });
+  assert.is(await locateWeights('tiny'), join(context.dir, 'tiny.safetensors'));
+  const row = listModels(context.dir).split('\n').find((line) => line.startsWith('tiny '));
+  assert.match(row ?? '', /^tiny\s+yes \([\d.]+ [kM]B\)\s+-\s+not in the manifest/);
+  assert.match(await userErrorMessage(locateWeights('tinier')), /unknown model tinier; known models: dino-vits8, .*dino-vitb16, tiny \(/);
+});
+
 test('fetchModel refuses weights whose architecture is not the named model and removes them', async (context) => {
   const other = join(context.dir, 'elsewhere');
   const message = await userErrorMessage(fetchModel('dino-vits8', { url: `${context.server.origin}/x`, modelsDir: other, quiet: true }));

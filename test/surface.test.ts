@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fft, fft2 } from '../src/surface/fft.js';
-import { quantile } from '../src/surface/quantile.js';
+import { fft, fft2 } from '../src/physics/fft.js';
+import { quantile } from '../src/physics/quantile.js';
 import { traceColumns, type DpParams } from '../src/surface/tracer.js';
 import { searchBand } from '../src/surface/search.js';
 import { traceSurface, DEFAULT_SURFACE } from '../src/surface/trace.js';

@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { addSegmentOptions, type SegmentOptions } from './options.js';
+import { addMaskOptions, addSegmentOptions, maskSettings, type MaskOptions, type SegmentOptions } from './options.js';
 import { intInRange } from './parsers.js';
-import { readFeaturesDir } from '../io/features-files.js';
-import { writeGrayPng } from '../io/image.js';
+import { readFeaturesDir, type NamedFeatures } from '../io/features-files.js';
+import { readGray, writeGrayPng } from '../io/image.js';
+import { surfaceStage, surfaceJson, type MaskSettings } from '../surface/stage.js';
+import type { GrayImage } from '../types.js';
+import type { BoneSurface } from '../surface/types.js';
+import { UserError } from '../util/errors.js';
 import { cosegment } from '../segment/cosegment.js';
 import { patchMaskToImage } from '../segment/mask.js';
 import { votesNeeded } from '../segment/vote.js';
@@ -12,7 +16,7 @@ import { createProgress, type Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
 import { makeOutDir } from '../io/out-dir.js';
 
-export interface CosegmentCommandOptions extends SegmentOptions {
+export interface CosegmentCommandOptions extends SegmentOptions, MaskOptions {
   fitEvery: number;
   out: string;
 }
@@ -44,16 +48,19 @@ export function register(program: Command): void {
     .command('cosegment')
     .description(
       'co-segment images from the files `bonestream features` wrote (NAME.descriptors.npy, NAME.saliency.npy, NAME.json): ' +
-        'k-means over all descriptors, saliency voting; writes NAME.mask.png (0/255, original size) and summary.json',
+        'k-means over all descriptors, saliency voting, then the bone surface traced in each image (read from the path NAME.json records); ' +
+        'writes NAME.mask.png (0/255, original size, the --mask kind) and summary.json (with the surface polylines)',
     )
     .argument('<features-dir>', 'directory written by `bonestream features`')
     .requiredOption('--out <dir>', 'output directory (created when missing)');
-  addFitEveryOption(addSegmentOptions(command)).action(runCosegment);
+  addMaskOptions(addFitEveryOption(addSegmentOptions(command))).action(runCosegment);
 }
 
 async function runCosegment(dir: string, options: CosegmentCommandOptions): Promise<void> {
   const items = await readFeaturesDir(dir);
-  // Checked before the k-means: masks that cannot be written would be lost after all the work.
+  const settings = maskSettings(options);
+  // Checked before the k-means (as the images are): masks that cannot be written would be lost after all the work.
+  const images = settings.kind === 'cells' ? [] : await Promise.all(items.map((item) => sourceImage(item, settings)));
   await makeOutDir(options.out, `--out ${options.out}`);
   const features = items.map((item) => item.features);
   const kmeans = kmeansProgress();
@@ -64,9 +71,13 @@ async function runCosegment(dir: string, options: CosegmentCommandOptions): Prom
     kmeans.stop();
   }
   const progress = createProgress('masks', items.length);
+  const surfaces: Array<BoneSurface | undefined> = [];
   try {
     for (const [i, item] of items.entries()) {
-      await writeGrayPng(join(options.out, `${item.name}.mask.png`), patchMaskToImage(result.patchMasks[i], item.features));
+      const cells = patchMaskToImage(result.patchMasks[i], item.features);
+      const { mask, surface } = settings.kind === 'cells' ? { mask: cells, surface: undefined } : surfaceStage({ gray: images[i], cells }, settings);
+      surfaces.push(surface);
+      await writeGrayPng(join(options.out, `${item.name}.mask.png`), mask);
       progress.increment();
     }
   } finally {
@@ -79,6 +90,7 @@ async function runCosegment(dir: string, options: CosegmentCommandOptions): Prom
     votesNeeded: votesNeeded(items.length, options.votes),
     elbow: result.elbow,
     settings: { k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery },
+    mask: settings,
     features: { backend: items[0].meta.backend, model: items[0].meta.model, layer: items[0].meta.layer, facet: items[0].meta.facet },
     images: items.map((item, i) => ({
       name: item.name,
@@ -86,8 +98,22 @@ async function runCosegment(dir: string, options: CosegmentCommandOptions): Prom
       grid: item.features.grid,
       bonePatches: result.patchMasks[i].reduce((sum, v) => sum + v, 0),
       clusterSaliency: result.clusterSaliency[i],
+      surface: surfaceJson(surfaces[i]),
     })),
   };
   await writeFile(join(options.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  log.info(`cosegment: ${items.length} images, k = ${result.k}, salient clusters [${result.salient.join(', ')}]; masks in ${resolve(options.out)}`);
+  log.info(`cosegment: ${items.length} images, mask ${settings.kind}, k = ${result.k}, salient clusters [${result.salient.join(', ')}]; masks in ${resolve(options.out)}`);
+}
+
+/** The image a features trio came from, at the size the features say (the surface stage needs its pixels). */
+async function sourceImage(item: NamedFeatures, settings: MaskSettings): Promise<GrayImage> {
+  const { source, original } = item.meta;
+  if (!source) {
+    throw new UserError(`${item.name}.json records no source image, which --mask ${settings.kind} needs: rerun \`bonestream features\`, or pass --mask cells`);
+  }
+  const image = await readGray(source);
+  if (image.width !== original.width || image.height !== original.height) {
+    throw new UserError(`${source} is ${image.width}×${image.height} but ${item.name}.json says the features came from a ${original.width}×${original.height} image`);
+  }
+  return image;
 }

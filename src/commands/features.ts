@@ -40,7 +40,7 @@ async function runFeatures(images: string[], options: FeaturesOptions): Promise<
   try {
     failed = await forEachInput(
       images,
-      async (path, name) => writeFeaturesFiles(options.out, name, await extractor.extract(await readGray(path)), about),
+      async (path, name) => writeFeaturesFiles(options.out, name, await extractor.extract(await readGray(path)), { ...about, source: resolve(path) }),
       () => progress.increment(),
     );
   } finally {

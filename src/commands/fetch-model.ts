@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fetchModel, modelsDir, readManifest, weightsPath } from '../vit/models.js';
+import { customModels, fetchModel, modelsDir, readManifest, weightsPath } from '../vit/models.js';
 import { megabytes } from '../vit/download.js';
 
 interface FetchModelOptions {
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option('--url <url>', 'download from this URL instead of the manifest\'s (a mirror); a name outside the manifest needs it')
     .option('--models-dir <dir>', 'where weights are saved (env BONESTREAM_MODELS_DIR)', modelsDir())
     .option('--force', 'download again even when the file is present', false)
-    .option('--list', 'list the known models and which ones are present, then exit', false)
+    .option('--list', 'list the known models, which ones are present and the other models in the weights directory, then exit', false)
     .action(async (name: string, options: FetchModelOptions) => {
       if (options.list) {
         process.stdout.write(listModels(options.modelsDir));
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     });
 }
 
-/** The manifest as a table, one model per line, with what is on disk. */
+/** The manifest as a table, one model per line, with what is on disk, then the other models in the weights directory. */
 export function listModels(dir: string): string {
   const manifest = readManifest();
   const rows = [['model', 'present', 'size', 'architecture', 'licence', 'source']];
@@ -49,6 +49,9 @@ export function listModels(dir: string): string {
       entry.license,
       `${entry.repo}@${entry.revision}`,
     ]);
+  }
+  for (const name of customModels(dir)) {
+    rows.push([name, `yes (${megabytes(statSync(weightsPath(name, dir)).size)})`, '-', 'not in the manifest (use --model ' + name + ')', '?', weightsPath(name, dir)]);
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());

@@ -2,6 +2,8 @@ import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../config.js';
 import { intInRange, numberInRange, facet } from './parsers.js';
 import type { BackendRequest, BackendChoice } from '../backend.js';
+import { MASK_KINDS, type MaskKind } from '../surface/types.js';
+import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
 
 /** Options shared by every command that extracts features, so they read the same everywhere. */
 export type BackendOptions = Omit<BackendRequest, 'download'>;
@@ -48,4 +50,26 @@ export function addSegmentOptions(command: Command): Command {
     .option('--tau <x>', 'saliency threshold τ for an image\'s vote', numberInRange('--tau', 0, 1), DEFAULTS.tau)
     .option('--votes <percent>', 'share of images that must vote for a salient cluster', numberInRange('--votes', 0, 100), DEFAULTS.votes)
     .option('--seed <n>', 'random seed (k-means++ initialization)', intInRange('--seed', 0, 2 ** 31 - 1), DEFAULTS.seed);
+}
+
+/** Options of the surface stage: which mask to hand out, and its shape. */
+export interface MaskOptions {
+  mask: MaskKind;
+  band: number;
+  regionDepth: number;
+}
+
+export function addMaskOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--mask <kind>', "what the mask shows: surface (a band around the traced bone surface), region (the bone below it) or cells (the paper's co-segmentation cells)")
+        .choices([...MASK_KINDS])
+        .default(DEFAULT_MASK.kind),
+    )
+    .option('--band <px>', 'thickness of the surface band in source pixels (region starts at its top)', numberInRange('--band', 1, 1000), DEFAULT_MASK.band)
+    .option('--region-depth <x>', "depth of the region below the surface, as a share of the surface's width", numberInRange('--region-depth', 0.05, 10), DEFAULT_MASK.regionDepth);
+}
+
+export function maskSettings(options: MaskOptions): MaskSettings {
+  return { kind: options.mask, band: options.band, regionDepth: options.regionDepth };
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { access, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { forEachInput } from './inputs.js';
-import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
+import { addBackendOptions, addMaskOptions, addSegmentOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions, type SegmentOptions } from './options.js';
+import { surfaceJson } from '../surface/stage.js';
 import { addFitEveryOption, kmeansProgress } from './cosegment.js';
 import { numberInRange } from './parsers.js';
 import { openExtractor } from '../backend.js';
@@ -15,7 +16,7 @@ import { UserError } from '../util/errors.js';
 import { makeOutDir } from '../io/out-dir.js';
 import { log } from '../util/log.js';
 
-interface SegmentCommandOptions extends BackendOptions, SegmentOptions {
+interface SegmentCommandOptions extends BackendOptions, SegmentOptions, MaskOptions {
   fitEvery: number;
   labels?: string;
   mmPerPx?: number;
@@ -31,8 +32,8 @@ export function register(program: Command): void {
   const command = program
     .command('segment')
     .description(
-      'segment bone in a set of B-mode images of one anatomy: features of each, co-segmentation of all together; ' +
-        'writes NAME.mask.png (0/255), NAME.overlay.png and metrics.json, and with --labels prints Dice, IoU and bone-surface precision/recall',
+      'segment bone in a set of B-mode images of one anatomy: features of each, co-segmentation of all together, then the bone surface traced in each; ' +
+        'writes NAME.mask.png (0/255, the --mask kind), NAME.overlay.png and metrics.json (with the surface polylines), and with --labels prints Dice, IoU and bone-surface precision/recall',
     )
     .argument('<image...>', 'input images (any format sharp reads); segmented together as one set')
     .option('--labels <dir>', 'reference masks: NAME.png in this directory for input NAME.ext (nonzero = bone)')
@@ -43,7 +44,7 @@ export function register(program: Command): void {
       numberInRange('--tolerance', 0, 10_000),
     )
     .requiredOption('--out <dir>', 'output directory (created when missing)');
-  addFitEveryOption(addSegmentOptions(addBackendOptions(command))).action(runSegment);
+  addMaskOptions(addFitEveryOption(addSegmentOptions(addBackendOptions(command)))).action(runSegment);
 }
 
 function toleranceInPixels(options: SegmentCommandOptions): number {
@@ -106,6 +107,7 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
       seed: options.seed,
       fitEvery: options.fitEvery,
       surfaceTolerancePx,
+      mask: maskSettings(options),
       onExtracted: () => progress.increment(),
       onFit: (k, maxK) => {
         progress.stop(); // one bar at a time on the terminal line
@@ -126,12 +128,19 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
     backend: extractor.backend,
     model: extractor.model,
     settings: { stride: options.stride, loadSize: options.loadSize, layer: options.layer, facet: options.facet, k: options.k, tau: options.tau, votes: options.votes, seed: options.seed, fitEvery: options.fitEvery },
+    mask: maskSettings(options),
     surfaceTolerancePx,
     k: cosegmentation.k,
     salientClusters: cosegmentation.salient,
     votes: cosegmentation.votes,
     elbow: cosegmentation.elbow,
-    images: outcome.images.map((image) => ({ name: image.name, mask: `${image.name}.mask.png`, overlay: `${image.name}.overlay.png`, scores: image.scores ?? null })),
+    images: outcome.images.map((image) => ({
+      name: image.name,
+      mask: `${image.name}.mask.png`,
+      overlay: `${image.name}.overlay.png`,
+      scores: image.scores ?? null,
+      surface: surfaceJson(image.surface),
+    })),
     mean: outcome.mean ?? null,
   };
   await writeFile(join(options.out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
@@ -139,8 +148,8 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
     process.stdout.write(`${'image'.padEnd(24)}${['Dice', 'IoU', 'surf P', 'surf R'].map((h) => h.padStart(9)).join('')}\n`);
     for (const image of outcome.images) if (image.scores) process.stdout.write(formatRow(image.name, image.scores));
     process.stdout.write(formatRow(`mean (${outcome.images.filter((i) => i.scores).length} images)`, outcome.mean));
-    process.stdout.write(`surface tolerance ${+surfaceTolerancePx.toFixed(3)} px\n`);
+    process.stdout.write(`mask ${options.mask}; surface tolerance ${+surfaceTolerancePx.toFixed(3)} px\n`);
   }
-  log.info(`segment: ${inputs.length} images, backend ${extractor.backend} (${extractor.model}), k = ${cosegmentation.k}, salient [${cosegmentation.salient.join(', ')}]; written to ${resolve(options.out)}`);
+  log.info(`segment: ${inputs.length} images, backend ${extractor.backend} (${extractor.model}), mask ${options.mask}, k = ${cosegmentation.k}, salient [${cosegmentation.salient.join(', ')}]; written to ${resolve(options.out)}`);
   if (failed) process.exitCode = 1;
 }

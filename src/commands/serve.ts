@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULTS } from '../config.js';
 import { intInRange, numberInRange } from './parsers.js';
 import { parseSource, type SourceArgOptions } from '../ingest/source.js';
+import type { SourceKind } from '../ingest/spec.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { isLoopback, parseOrigins } from '../server/auth.js';
 import { WINDOW_RANGE } from '../server/control.js';
@@ -143,11 +144,24 @@ async function serve(options: ServeOptions): Promise<void> {
     process.off('SIGINT', early);
     process.off('SIGTERM', early);
   });
+  await refuseUnopenableFile(server, source.kind);
   process.stdout.write(`bonestream: open ${server.url}${token ? '?token=<your token>' : ''}\n`);
   if (!isLoopback(options.host)) log.warn(`listening on ${options.host}: reachable from other machines, token required`);
   if (igtl && !isLoopback(igtl.host)) log.warn(`OpenIGTLink on ${igtl.host}: anyone who can reach it receives the masks${igtl.send.includes('image') ? ' and the images' : ''}, without authentication`);
   if (server.igtlPort !== undefined) process.stdout.write(`bonestream: OpenIGTLink ${igtl!.device} on ${igtl!.host}:${server.igtlPort}\n`);
   await untilSignal(server);
+}
+
+/**
+ * A file that cannot be opened (missing, not a video, a --crop that does not fit) is the
+ * user's to fix: serve says why and exits instead of showing a black page for ever. Devices,
+ * streams and stdin may come up later, so they stay in their retry loop.
+ */
+async function refuseUnopenableFile(server: RunningServer, kind: SourceKind): Promise<void> {
+  const { state, detail } = server.health().source;
+  if (kind !== 'file' || state !== 'error') return;
+  await server.close();
+  throw new UserError(detail ?? 'the --source file cannot be opened');
 }
 
 /**

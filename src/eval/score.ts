@@ -3,6 +3,8 @@ import type { CosegmentOptions, CosegmentResult } from '../segment/cosegment.js'
 import { UserError } from '../util/errors.js';
 import { meanScores, scoreMask, type MaskScores } from './metrics.js';
 import type { Extractor, Features, GrayImage } from '../types.js';
+import { surfaceStage, CELLS_MASK, type MaskSettings } from '../surface/stage.js';
+import type { BoneSurface } from '../surface/types.js';
 
 /** One image to segment, with its reference mask when there is one. */
 export interface SegmentInput {
@@ -14,6 +16,8 @@ export interface SegmentInput {
 export interface SegmentFeaturesOptions extends CosegmentOptions {
   /** Bone-surface tolerance for surface precision/recall, in pixels. */
   surfaceTolerancePx: number;
+  /** Which mask to hand out and score; the paper's cells unless asked. */
+  mask?: MaskSettings;
 }
 
 export interface SegmentImagesOptions extends SegmentFeaturesOptions {
@@ -24,8 +28,12 @@ export interface SegmentImagesOptions extends SegmentFeaturesOptions {
 export interface ImageOutcome {
   name: string;
   features: Features;
-  /** 0/255 at the image's original size. */
+  /** The mask of the kind asked for, 0/255 at the image's original size. */
   mask: GrayImage;
+  /** The co-segmentation's cell mask (the same as `mask` for `cells`). */
+  cells: GrayImage;
+  /** The traced bone surface (not for `cells`). */
+  surface?: BoneSurface;
   scores?: MaskScores;
 }
 
@@ -52,17 +60,21 @@ export async function segmentImages(extractor: Extractor, inputs: SegmentInput[]
 
 /**
  * The same on features extracted earlier (the experiments extract each image once and
- * co-segment it in many sets).
+ * co-segment it in many sets), then the surface stage on each image unless the mask asked
+ * for is the paper's cells.
  */
-export function segmentFeatures(inputs: Array<Omit<SegmentInput, 'image'> & { features: Features }>, options: SegmentFeaturesOptions): SegmentOutcome {
+export function segmentFeatures(inputs: Array<Omit<SegmentInput, 'image'> & { image?: GrayImage; features: Features }>, options: SegmentFeaturesOptions): SegmentOutcome {
+  const settings = options.mask ?? CELLS_MASK;
   const { cosegmentation, images: segmented } = segmentSet(inputs, options);
   const images = segmented.map((image, i): ImageOutcome => {
-    const truth = inputs[i].truth;
-    const { mask } = image;
-    if (truth && (truth.width !== mask.width || truth.height !== mask.height)) {
-      throw new UserError(`${image.name}: reference mask is ${truth.width}×${truth.height} but the image is ${mask.width}×${mask.height}`);
+    const { truth, image: gray } = inputs[i];
+    const cells = image.mask;
+    if (truth && (truth.width !== cells.width || truth.height !== cells.height)) {
+      throw new UserError(`${image.name}: reference mask is ${truth.width}×${truth.height} but the image is ${cells.width}×${cells.height}`);
     }
-    return { ...image, scores: truth ? scoreMask(mask, truth, options.surfaceTolerancePx) : undefined };
+    if (settings.kind !== 'cells' && !gray) throw new UserError(`${image.name}: the ${settings.kind} mask needs the image itself, not only its features`);
+    const { mask, surface } = gray ? surfaceStage({ gray, cells }, settings) : { mask: cells, surface: undefined };
+    return { ...image, mask, cells, surface, scores: truth ? scoreMask(mask, truth, options.surfaceTolerancePx) : undefined };
   });
   return { cosegmentation, images, mean: meanScores(images.flatMap((i) => (i.scores ? [i.scores] : []))) };
 }

@@ -20,6 +20,8 @@ export interface FeaturesMeta {
   original: Size;
   resized: Size;
   patchSize: number;
+  /** The image the features came from (absolute path), so `cosegment` can trace its bone surface. */
+  source?: string;
 }
 
 export interface NamedFeatures {
@@ -44,7 +46,7 @@ export async function writeFeaturesFiles(
   dir: string,
   name: string,
   features: Features,
-  about: Pick<FeaturesMeta, 'loadSize' | 'layer' | 'facet' | 'model' | 'backend'>,
+  about: Pick<FeaturesMeta, 'loadSize' | 'layer' | 'facet' | 'model' | 'backend' | 'source'>,
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   const paths = featuresPaths(dir, name);
@@ -84,6 +86,7 @@ async function readMeta(path: string): Promise<FeaturesMeta> {
   if (!positiveInt(meta?.patchSize)) problems.push('patchSize must be a positive integer');
   if (!isSize(meta?.original)) problems.push('original must be {width, height}');
   if (!isSize(meta?.resized)) problems.push('resized must be {width, height}');
+  if (meta?.source !== undefined && typeof meta.source !== 'string') problems.push('source must be a path');
   if (problems.length) throw new UserError(`${path}: ${problems.join('; ')}`);
   return meta;
 }

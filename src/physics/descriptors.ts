@@ -3,7 +3,7 @@ import type { BoneMaps } from './bone-probability.js';
 import { AreaSums } from './filters.js';
 import { patchGrid } from '../patches.js';
 import { minMax } from '../util/vectors.js';
-import type { Evidence } from '../surface/evidence.js';
+import type { Evidence } from '../types.js';
 
 /**
  * Per-patch descriptors and saliency of the physics backend on the ViT's patch grid.
@@ -18,7 +18,7 @@ import type { Evidence } from '../surface/evidence.js';
  * normalized to the same direction as that of a bright one).
  *
  * Saliency (the role of DINO's CLS attention) is the surface stage's bone evidence (phase
- * symmetry × shadow, src/surface/evidence.ts), the largest value over the patch's central
+ * symmetry × shadow, src/physics/evidence.ts), the largest value over the patch's central
  * 4×4 pixels, min–max normalized per image: the evidence is a ridge a few pixels thin, which
  * a mean over the patch would dilute by where the patch happens to cut it, and a maximum over
  * the whole patch would give to the patches above and below it as well. It also enters as a cue, so

@@ -3,7 +3,7 @@ import { log } from '../util/log.js';
 import { physicsInput } from './resize.js';
 import { boneParameters, boneSurfaceProbability } from './bone-probability.js';
 import { DESCRIPTOR_DIM, PATCH_SIZE, patchFeatures } from './descriptors.js';
-import { boneEvidenceFrom } from '../surface/evidence.js';
+import { boneEvidenceFrom } from './evidence.js';
 
 export const PHYSICS_MODEL = 'physics-v1';
 
@@ -50,7 +50,6 @@ async function extractPhysics(image: GrayImage, stride: number, loadSize: number
     dim: DESCRIPTOR_DIM,
     descriptors: patches.descriptors,
     saliency: patches.saliency,
-    evidence,
     geometry: {
       stride,
       patchSize: PATCH_SIZE,

@@ -1,5 +1,5 @@
 import type { BoneSurface, SurfacePoint } from './types.js';
-import type { WorkingImage } from './working.js';
+import type { WorkingImage } from '../types.js';
 
 /**
  * From the tracer's working-resolution path to a BoneSurface in source pixels: sub-pixel

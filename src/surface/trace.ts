@@ -1,6 +1,6 @@
 import type { GrayImage } from '../types.js';
 import type { BoneSurface } from './types.js';
-import { boneEvidence, type Evidence, type EvidenceParams } from './evidence.js';
+import { boneEvidence, type EvidenceParams } from '../physics/evidence.js';
 import { searchBand } from './search.js';
 import { traceColumns, type DpParams } from './tracer.js';
 import { toSurface } from './polyline.js';
@@ -47,8 +47,6 @@ export interface SurfaceInput {
   gray: GrayImage;
   /** The co-segmentation's mask at the frame's size (nonzero = bone cells). */
   cellMask: GrayImage;
-  /** The backend's evidence for this frame when it already computed it (the physics backend does). */
-  evidence?: Evidence;
   /** The previous frame's surface (live): a temporal prior. */
   prior?: BoneSurface;
 }
@@ -58,7 +56,7 @@ export function traceSurface(input: SurfaceInput, params: SurfaceParams = DEFAUL
   if (cellMask.width !== gray.width || cellMask.height !== gray.height) {
     throw new RangeError(`surface: cell mask is ${cellMask.width}×${cellMask.height} but the frame is ${gray.width}×${gray.height}`);
   }
-  const evidence = input.evidence ?? boneEvidence(gray, params);
+  const evidence = boneEvidence(gray, params);
   const { image, map } = evidence;
   const frame = Math.max(gray.width, gray.height) / 950; // 950-frame px → source px
   const work = frame * image.scaleY; // 950-frame px → working px

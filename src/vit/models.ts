@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,9 +66,24 @@ export function weightsPath(name: string, dir = modelsDir()): string {
   return join(dir, `${name}.safetensors`);
 }
 
+/** A model name is a file name in models/: letters, digits, '.', '_' and '-'. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Models in the weights directory that are not in the manifest (fetched with --url, or placed there), by name. */
+export function customModels(dir = modelsDir()): string[] {
+  const manifest = readManifest();
+  const names = existsSync(dir) ? readdirSync(dir) : [];
+  return names
+    .filter((file) => file.endsWith('.safetensors'))
+    .map((file) => file.slice(0, -'.safetensors'.length))
+    .filter((name) => MODEL_NAME.test(name) && !Object.hasOwn(manifest.models, name))
+    .sort();
+}
+
 /**
  * Resolves `--model`: a manifest name gives `models/<name>.safetensors` when it has been
- * downloaded (undefined when not); an existing file is used as it is.
+ * downloaded (undefined when not); an existing file is used as it is; any other name is a
+ * model in models/ (`fetch-model NAME --url …` saved it there).
  */
 export async function locateWeights(nameOrPath: string): Promise<string | undefined> {
   const manifest = readManifest();
@@ -77,11 +92,12 @@ export async function locateWeights(nameOrPath: string): Promise<string | undefi
     return existsSync(path) ? path : undefined;
   }
   if (existsSync(nameOrPath) && statSync(nameOrPath).isFile()) return resolve(nameOrPath);
+  if (MODEL_NAME.test(nameOrPath) && existsSync(weightsPath(nameOrPath))) return weightsPath(nameOrPath);
   const looksLikePath = nameOrPath.endsWith('.safetensors') || /[\\/]/.test(nameOrPath);
   throw new UserError(
     looksLikePath
       ? `--model: no such file ${nameOrPath}`
-      : `--model: unknown model ${nameOrPath}; known models: ${Object.keys(manifest.models).join(', ')} (or give a path to a .safetensors file)`,
+      : `--model: unknown model ${nameOrPath}; known models: ${[...Object.keys(manifest.models), ...customModels()].join(', ')} (or give a path to a .safetensors file)`,
   );
 }
 
@@ -129,7 +145,7 @@ function manifestEntry(name: string, url: string | undefined): ModelEntry | unde
   if (!url) {
     throw new UserError(`unknown model ${name}; known models: ${Object.keys(manifest.models).join(', ')} (or give --url to fetch another one)`);
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+  if (!MODEL_NAME.test(name)) {
     throw new UserError(`model name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-' (it becomes the file name)`);
   }
   return undefined;

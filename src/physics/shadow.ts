@@ -1,4 +1,4 @@
-import { gaussianBlur } from '../physics/filters.js';
+import { gaussianBlur } from './filters.js';
 import { quantile } from './quantile.js';
 
 /**

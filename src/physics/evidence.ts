@@ -1,5 +1,5 @@
-import type { GrayImage, Size } from '../types.js';
-import { workingImage, type PixelImage, type WorkingImage } from './working.js';
+import type { Evidence, GrayImage, Size, WorkingImage } from '../types.js';
+import { workingImage, type PixelImage } from './working.js';
 import { phaseSymmetry, type PhaseSymmetryParams } from './phase-symmetry.js';
 import { shadowMaps, type ShadowParams } from './shadow.js';
 import { quantile } from './quantile.js';
@@ -16,12 +16,6 @@ export interface EvidenceParams {
 }
 
 export const DEFAULT_EVIDENCE: EvidenceParams = { workingSize: 256 };
-
-export interface Evidence {
-  image: WorkingImage;
-  /** [height * width] of the working image, 0..1. */
-  map: Float32Array;
-}
 
 /**
  * Lengths in the method are given in px of a 950×812 frame (the real recordings' size): s

@@ -1,4 +1,4 @@
-import type { Size } from '../types.js';
+import type { Size, WorkingImage } from '../types.js';
 
 /** A row-major image of any pixel type: 8-bit gray levels (unit 255) or 0..1 floats (unit 1). */
 export interface PixelImage extends Size {
@@ -13,15 +13,6 @@ export interface PixelImage extends Size {
  * given may itself be a resized copy of the source frame (the physics backend's input):
  * the scales are then taken relative to `source`.
  */
-export interface WorkingImage {
-  width: number;
-  height: number;
-  data: Float32Array; // [height * width], 0..1
-  /** Working px per source-frame px, along x and along y. */
-  scaleX: number;
-  scaleY: number;
-}
-
 export function workingImage(image: PixelImage, size: number, unit: number, source: Size = image): WorkingImage {
   const scale = Math.min(1, size / Math.max(source.width, source.height));
   const width = Math.max(1, Math.min(image.width, Math.round(source.width * scale)));
