@@ -17,7 +17,7 @@ import type { MaskHeader } from '../src/wire/protocol.js';
 import { record, wsUrl } from '../test/helpers/service.js';
 import { sharedClip } from '../test/helpers/env.js';
 import { defaultBackend } from '../test/helpers/live.js';
-import { DEFAULT_IGTL_DEVICE } from '../src/igtl/server.js';
+import { DEFAULT_IGTL_DEVICE } from '../src/server/igtl.js';
 import { igtlLatencyClient } from './igtl-client.js';
 
 /** Seconds measured per run, after a warm-up that fills the bank and settles the worker. */

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { decodeImageBody } from '../src/igtl/image.js';
 import { MessageParser } from '../src/igtl/parser.js';
 import type { MessageHeader } from '../src/igtl/header.js';
-import { IgtlServer, type IgtlFrameResult, type IgtlServerOptions } from '../src/igtl/server.js';
+import { IgtlServer, type IgtlFrameResult, type IgtlServerOptions } from '../src/server/igtl.js';
 import { waitFor } from './helpers/videos.js';
 import { runCli } from './helpers/cli.js';
 

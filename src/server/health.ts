@@ -1,6 +1,6 @@
 import type { BackendState, Settings, SourceState, SourceStatus } from '../wire/protocol.js';
 import type { RelayStats } from './relay.js';
-import type { IgtlServerStats } from '../igtl/server.js';
+import type { IgtlServerStats } from './igtl.js';
 import type { ProblemKind } from '../igtl/parser.js';
 
 /** The body of `/healthz`: what a probe, a dashboard or a person needs to know at a glance. */

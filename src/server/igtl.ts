@@ -4,8 +4,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { GrayImage } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { DEVICE_BYTES, encodeMessage, timestampOfMs } from './header.js';
-import { IDENTITY_AXES, IMAGE_TYPE, encodeImageBody, type ImageGeometry } from './image.js';
+import { DEVICE_BYTES, encodeMessage, timestampOfMs } from '../igtl/header.js';
+import { IDENTITY_AXES, IMAGE_TYPE, encodeImageBody, type ImageGeometry } from '../igtl/image.js';
 
 /** What can be sent per processed frame: the mask, and the frame it was computed from. */
 export const IGTL_CONTENTS = ['mask', 'image'] as const;
