@@ -10,8 +10,17 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false, showGlobalOptions: false })
     .exitOverride();
   for (const register of COMMANDS) register(program);
-  for (const command of program.commands) command.exitOverride();
+  for (const command of allCommands(program)) {
+    command.exitOverride();
+    for (const option of command.options) {
+      if (option.mandatory && !option.description.includes('(required')) option.description += ' (required)';
+    }
+  }
   return program;
+}
+
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
 }
 
 /** Runs the CLI and resolves to the process exit code. */

@@ -17,4 +17,16 @@ test('--help names every subcommand and each option with its default', () => {
   }
 });
 
+test('--help marks the required options', () => {
+  for (const command of buildProgram().commands.flatMap((c) => [c, ...c.commands])) {
+    for (const option of command.options.filter((o) => o.mandatory)) {
+      const line = command.helpInformation().split(/\n(?=  -)/).find((entry) => entry.trimStart().startsWith(option.flags)) ?? '';
+      assert.match(line.replace(/\s+/g, ' '), /\(required\)/, `${command.name()} ${option.flags}`);
+    }
+  }
+  const video = buildProgram().commands.find((c) => c.name() === 'video')!.helpInformation().replace(/\s+/g, ' ');
+  assert.match(video, /share of frames in the window that must vote/);
+  assert.not.match(video, /image's vote|share of images/);
+});
+
 test.run();

@@ -113,7 +113,7 @@ test('analyzeImage returns every facet × layer and the per-head attention of on
 
 test('analyzeImage refuses a block the model does not have, and a load size under one patch', async () => {
   const refused = analyzeImage(MODEL, await goldenImage(), { stride: 8, loadSize: 64, facets: ['key'], layers: [5] });
-  assert.match(await userErrorMessage(refused), /layer 5 is not a block .*0\.\.2/);
+  assert.match(await userErrorMessage(refused), /block 5 is not in .*, which has blocks 0\.\.2/);
   const tooSmall = analyzeImage(MODEL, await goldenImage(), { stride: 8, loadSize: 7, facets: ['key'], layers: [2] });
   assert.match(await userErrorMessage(tooSmall), /--load-size must be at least 8 .*got 7/);
 });

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readNpy } from '../src/io/npy.js';
@@ -56,6 +57,20 @@ test('two inputs with one NAME: the second is refused instead of overwriting the
   const { code, stderr } = await runCli(['features', join(dir, 'scan.png'), join(dir, '.', 'scan.png'), '--backend', 'dino', '--model', MODEL, '--load-size', '32', '--layer', '2', '--out', out]);
   assert.is(code, 1);
   assert.match(stderr, /output name scan is taken/);
+});
+
+test('ViT-only options with --backend physics are refused, not recorded as if used', async () => {
+  for (const [args, message] of [
+    [['--layer', '3'], /--layer applies to the DINO backend only, not to --backend physics/],
+    [['--facet', 'value', '--layer', '3'], /--layer and --facet apply to the DINO backend only/],
+    [['--model', 'dino-vitb8'], /--model applies to the DINO backend only/],
+  ] as const) {
+    const out = join(dir, 'physics-vit-options');
+    const { code, stderr } = await runCli(['features', join(dir, 'scan.png'), '--backend', 'physics', ...args, '--out', out]);
+    assert.is(code, 1, args.join(' '));
+    assert.match(stderr, message);
+    assert.not.ok(existsSync(out), 'nothing written');
+  }
 });
 
 test('--backend physics goes through the same command and says so in NAME.json', async () => {

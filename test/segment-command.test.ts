@@ -71,6 +71,13 @@ test('segment: --mm-per-px turns the tolerance into mm (default 2 mm)', async ()
   const { code, stderr } = await runCli(['segment', images[0], images[1], '--backend', 'physics', '--labels', labels, '--mm-per-px', '0.25', '--out', out]);
   assert.is(code, 0, stderr);
   assert.is(JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')).surfaceTolerancePx, 8);
+  const { stdout } = await runCli(['segment', images[0], images[1], '--backend', 'physics', '--labels', labels, '--mm-per-px', '0.25', '--out', out]);
+  assert.match(stdout, /mean \(2 images\)/);
+  assert.match(stdout, /surface tolerance 2 mm \(8 px at 0\.25 mm\/px\)/);
+  const one = await runCli(['segment', images[0], '--backend', 'physics', '--labels', labels, '--out', out]);
+  assert.match(one.stdout, /mean \(1 image\)/);
+  assert.match(one.stderr, /segment: 1 image,/);
+  assert.match(one.stdout, /surface tolerance 10 px\n/);
   const custom = await runCli(['segment', images[0], '--backend', 'physics', '--mm-per-px', '0.5', '--tolerance', '1', '--out', out]);
   assert.is(custom.code, 0, custom.stderr);
   assert.is(JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')).surfaceTolerancePx, 2);

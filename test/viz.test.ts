@@ -127,7 +127,13 @@ test('bonestream viz: "all" takes every block; a block the model lacks and missi
   assert.equal(JSON.parse(await readFile(join(dir, 'all', 'viz.json'), 'utf8')).layers, [0, 1]);
   const beyond = await run(['viz', join(dir, 'scan.png'), '--model', join(dir, 'tiny.safetensors'), '--layers', '5', '--load-size', '16', '--out', join(dir, 'x')]);
   assert.is(beyond.code, 1);
-  assert.match(beyond.stderr, /layer 5 is not a block .*blocks 0\.\.1/);
+  assert.match(beyond.stderr, /block 5 is not in .*, which has blocks 0\.\.1/);
+  const range = await run(['viz', join(dir, 'scan.png'), '--model', join(dir, 'tiny.safetensors'), '--layers', '0-20', '--load-size', '16', '--out', join(dir, 'x')]);
+  assert.is(range.code, 1);
+  assert.match(range.stderr, /blocks 2\.\.20 are not in .*tiny\.safetensors, which has blocks 0\.\.1/);
+  const facets = await run(['viz', join(dir, 'scan.png'), '--facets', 'key,foo', '--out', join(dir, 'x')]);
+  assert.is.not(facets.code, 0);
+  assert.match(facets.stderr, /--facets must list only key, query, value, token \(got foo\)/);
   const empty = await mkdtemp(join(dir, 'models-'));
   const missing = await run(['viz', join(dir, 'scan.png'), '--out', join(dir, 'y')], { BONESTREAM_MODELS_DIR: empty });
   assert.is(missing.code, 1);

@@ -14,6 +14,7 @@ import { patchMaskToImage } from '../segment/mask.js';
 import { votesNeeded } from '../segment/vote.js';
 import { createProgress, type Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
+import { plural } from '../util/plural.js';
 import { makeOutDir } from '../io/out-dir.js';
 
 export interface CosegmentCommandOptions extends SegmentOptions, MaskOptions {
@@ -102,7 +103,7 @@ async function runCosegment(dir: string, options: CosegmentCommandOptions): Prom
     })),
   };
   await writeFile(join(options.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  log.info(`cosegment: ${items.length} images, mask ${settings.kind}, k = ${result.k}, salient clusters [${result.salient.join(', ')}]; masks in ${resolve(options.out)}`);
+  log.info(`cosegment: ${plural(items.length, 'image')}, mask ${settings.kind}, k = ${result.k}, salient clusters [${result.salient.join(', ')}]; masks in ${resolve(options.out)}`);
 }
 
 /** The image a features trio came from, at the size the features say (the surface stage needs its pixels). */

@@ -8,6 +8,7 @@ import { writeFeaturesFiles } from '../io/features-files.js';
 import { createProgress } from '../util/progress.js';
 import { makeOutDir } from '../io/out-dir.js';
 import { log } from '../util/log.js';
+import { plural } from '../util/plural.js';
 
 interface FeaturesOptions extends BackendOptions {
   out: string;
@@ -47,7 +48,7 @@ async function runFeatures(images: string[], options: FeaturesOptions): Promise<
     progress.stop();
     await extractor.dispose();
   }
-  log.info(`features: ${images.length - failed} of ${images.length} images written to ${resolve(options.out)}`, {
+  log.info(`features: ${images.length - failed} of ${plural(images.length, 'image')} written to ${resolve(options.out)}`, {
     backend: extractor.backend,
     model: extractor.model,
   });

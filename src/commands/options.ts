@@ -2,13 +2,24 @@ import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../config.js';
 import { intInRange, numberInRange, facet } from './parsers.js';
 import type { BackendRequest, BackendChoice } from '../backend.js';
+import { UserError } from '../util/errors.js';
 import { MASK_KINDS, type MaskKind } from '../surface/types.js';
 import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
 
 /** Options shared by every command that extracts features, so they read the same everywhere. */
 export type BackendOptions = Omit<BackendRequest, 'download'>;
 
+/** Options only the ViT reads: given with `--backend physics` they would be recorded in outputs but never used. */
+const VIT_ONLY = ['layer', 'facet', 'model'] as const;
+
 export function addBackendOptions(command: Command, defaultBackend: BackendChoice = 'auto'): Command {
+  command.hook('preAction', (_command, action) => {
+    if (action.opts().backend !== 'physics') return;
+    const given = VIT_ONLY.filter((name) => action.getOptionValueSource(name) === 'cli');
+    if (given.length) {
+      throw new UserError(`${given.map((name) => `--${name}`).join(' and ')} ${given.length > 1 ? 'apply' : 'applies'} to the DINO backend only, not to --backend physics; drop ${given.length > 1 ? 'them' : 'it'} or use --backend dino`);
+    }
+  });
   return addModelOptions(
     command.addOption(
       new Option('--backend <name>', 'feature backend: dino (the paper\'s ViT), physics (embedded, no download), or auto (dino when its weights are present)')
@@ -44,11 +55,13 @@ export function parseK(raw: string): number | 'auto' {
   return raw === 'auto' ? 'auto' : intInRange('--k', 1, 64)(raw);
 }
 
-export function addSegmentOptions(command: Command): Command {
+/** `voter` is what votes: an image of the set, or (video) a frame of the rolling window. */
+export function addSegmentOptions(command: Command, voter: 'image' | 'frame' = 'image'): Command {
+  const voters = voter === 'image' ? 'images of the set' : 'frames in the window';
   return command
     .option('--k <n|auto>', `number of clusters, or auto (elbow rule, k = 1..${DEFAULTS.maxK})`, parseK, 'auto' as const)
-    .option('--tau <x>', 'saliency threshold τ for an image\'s vote', numberInRange('--tau', 0, 1), DEFAULTS.tau)
-    .option('--votes <percent>', 'share of images that must vote for a salient cluster', numberInRange('--votes', 0, 100), DEFAULTS.votes)
+    .option('--tau <x>', `saliency threshold τ for a${voter === 'image' ? 'n' : ''} ${voter}'s vote`, numberInRange('--tau', 0, 1), DEFAULTS.tau)
+    .option('--votes <percent>', `share of ${voters} that must vote for a salient cluster`, numberInRange('--votes', 0, 100), DEFAULTS.votes)
     .option('--seed <n>', 'random seed (k-means++ initialization)', intInRange('--seed', 0, 2 ** 31 - 1), DEFAULTS.seed);
 }
 

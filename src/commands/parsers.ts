@@ -29,9 +29,10 @@ export function numberList(name: string, min: number, max: number) {
   return (raw: string): number[] => raw.split(',').map((part) => one(part.trim()));
 }
 
-export function facet(raw: string): Facet {
+/** A facet name; `option` names the option in the message (--facet, or viz's --facets). */
+export function facet(raw: string, option = '--facet'): Facet {
   if (!(FACETS as readonly string[]).includes(raw)) {
-    throw new InvalidArgumentError(`--facet must be one of ${FACETS.join(', ')} (got ${raw})`);
+    throw new InvalidArgumentError(`${option} must ${option === '--facet' ? 'be one of' : 'list only'} ${FACETS.join(', ')} (got ${raw})`);
   }
   return raw as Facet;
 }

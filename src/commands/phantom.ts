@@ -4,6 +4,7 @@ import { intInRange, numberInRange } from './parsers.js';
 import { createProgress } from '../util/progress.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
+import { plural } from '../util/plural.js';
 import { phantomDefaults, PHANTOM_SIDE, PHANTOM_VIDEO, PHANTOM_VIDEO_FPS, PHANTOM_STILL_COUNT, type PhantomOptions } from '../phantom/index.js';
 import { writePhantomSet, MANIFEST_FILE, VIDEO_FILE } from '../phantom/write.js';
 import { clearEarlierRun, existingFiles, filesIn, makeOutDir, readRecord } from '../io/out-dir.js';
@@ -47,7 +48,7 @@ export function register(program: Command): void {
       'write a synthetic B-mode phantom with its true masks: images/NAME.png, labels/{surface,region,distractor}/NAME.png ' +
         '(the layout `segment --labels` reads), an H.264 video.mp4 and manifest.json. The same options give the same files.',
     )
-    .requiredOption('--out <dir>', 'output directory (required; created when missing; the files of an earlier set there are replaced)')
+    .requiredOption('--out <dir>', 'output directory (created when missing; the files of an earlier set there are replaced)')
     .option('--frames <n>', 'video frames, one full cycle of probe motion so the video loops (0 = no video)', intInRange('--frames', 0, 100000), defaults.loopFrames)
     .option('--images <n>', 'still images with masks, each a different anatomy (seed, seed+1, …)', intInRange('--images', 0, 100000), PHANTOM_STILL_COUNT)
     .addOption(new Option('--size <WxH>', 'image and video size in pixels, even numbers').argParser(parseSize).default({ width: defaults.width, height: defaults.height }, `${defaults.width}x${defaults.height}`))
@@ -114,7 +115,7 @@ async function runPhantom(options: PhantomCommandOptions): Promise<void> {
   } finally {
     progress.stop();
   }
-  log.info(`phantom: wrote ${options.images} images with masks${options.frames ? ` and a ${options.frames}-frame video` : ''} to ${options.out}`, {
+  log.info(`phantom: wrote ${plural(options.images, 'image')} with masks${options.frames ? ` and a ${options.frames}-frame video` : ''} to ${options.out}`, {
     size: `${width}x${height}`,
     seed: options.seed,
   });

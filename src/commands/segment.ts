@@ -15,6 +15,7 @@ import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
 import { makeOutDir } from '../io/out-dir.js';
 import { log } from '../util/log.js';
+import { plural } from '../util/plural.js';
 
 interface SegmentCommandOptions extends BackendOptions, SegmentOptions, MaskOptions {
   fitEvery: number;
@@ -147,9 +148,10 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
   if (outcome.mean) {
     process.stdout.write(`${'image'.padEnd(24)}${['Dice', 'IoU', 'surf P', 'surf R'].map((h) => h.padStart(9)).join('')}\n`);
     for (const image of outcome.images) if (image.scores) process.stdout.write(formatRow(image.name, image.scores));
-    process.stdout.write(formatRow(`mean (${outcome.images.filter((i) => i.scores).length} images)`, outcome.mean));
-    process.stdout.write(`mask ${options.mask}; surface tolerance ${+surfaceTolerancePx.toFixed(3)} px\n`);
+    process.stdout.write(formatRow(`mean (${plural(outcome.images.filter((i) => i.scores).length, 'image')})`, outcome.mean));
+    const px = `${+surfaceTolerancePx.toFixed(3)} px`;
+    process.stdout.write(`mask ${options.mask}; surface tolerance ${options.mmPerPx === undefined ? px : `${+(surfaceTolerancePx * options.mmPerPx).toFixed(3)} mm (${px} at ${options.mmPerPx} mm/px)`}\n`);
   }
-  log.info(`segment: ${inputs.length} images, backend ${extractor.backend} (${extractor.model}), mask ${options.mask}, k = ${cosegmentation.k}, salient [${cosegmentation.salient.join(', ')}]; written to ${resolve(options.out)}`);
+  log.info(`segment: ${plural(inputs.length, 'image')}, backend ${extractor.backend} (${extractor.model}), mask ${options.mask}, k = ${cosegmentation.k}, salient [${cosegmentation.salient.join(', ')}]; written to ${resolve(options.out)}`);
   if (failed) process.exitCode = 1;
 }

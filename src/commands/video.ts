@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--format <name>', 'ffmpeg input format, when it cannot be guessed (e.g. mpegts on stdin)')
     .option('--opacity <x>', 'strength of the mask tint in the overlay video, 0..1', numberInRange('--opacity', 0, 1), 0.5)
     .option('--force', 'replace files at --out that an earlier `video` run did not write (the files of an earlier run are always replaced)', false);
-  addSegmentOptions(addBackendOptions(command)).action(runVideo);
+  addSegmentOptions(addBackendOptions(command), 'frame').action(runVideo);
 }
 
 async function runVideo(input: string, options: VideoOptions): Promise<void> {

@@ -44,7 +44,7 @@ export function register(program: Command): void {
 }
 
 function facetList(raw: string): Facet[] {
-  const facets = raw.split(',').map((part) => facet(part.trim()));
+  const facets = raw.split(',').map((part) => facet(part.trim(), '--facets'));
   return [...new Set(facets)];
 }
 

@@ -32,10 +32,10 @@ export interface Analysis {
 export async function analyzeImage(weightsPath: string, image: GrayImage, options: AnalysisOptions): Promise<Analysis> {
   const weights = await vitWeights(weightsPath);
   const { config } = weights;
-  for (const layer of options.layers) {
-    if (!Number.isInteger(layer) || layer < 0 || layer >= config.depth) {
-      throw new UserError(`layer ${layer} is not a block of ${weightsPath} (blocks 0..${config.depth - 1})`);
-    }
+  const beyond = options.layers.filter((layer) => !Number.isInteger(layer) || layer < 0 || layer >= config.depth);
+  if (beyond.length) {
+    const shown = beyond.length > 2 ? `${beyond[0]}..${beyond[beyond.length - 1]}` : beyond.join(', ');
+    throw new UserError(`block${beyond.length > 1 ? 's' : ''} ${shown} ${beyond.length > 1 ? 'are' : 'is'} not in ${weightsPath}, which has blocks 0..${config.depth - 1}`);
   }
   checkPatching(config, options.stride, options.loadSize, weightsPath);
   const layers = [...new Set(options.layers)];
