@@ -9,6 +9,8 @@ import type { VideoReader } from '../ingest/video-reader.js';
 import { corruptVideo, isDamaged } from '../ingest/open-errors.js';
 import { errorMessage } from '../util/errors.js';
 import type { Extractor } from '../types.js';
+import { surfaceStage, surfaceJson, CELLS_MASK, type MaskSettings } from '../surface/stage.js';
+import type { BoneSurface } from '../surface/types.js';
 
 /** Where a replay writes: a folder, or an .mp4 with its masks and summary beside it. */
 export interface ReplayOutputs {
@@ -44,6 +46,8 @@ export interface FrameRecord {
   maskFraction: number;
   sceneChange: boolean;
   framesInWindow: number;
+  /** The traced bone surface, polylines of [x, y, confidence] in source px; null for `cells`. */
+  surface: ReturnType<typeof surfaceJson>;
 }
 
 export interface ReplaySummary {
@@ -51,7 +55,7 @@ export interface ReplaySummary {
   source: { width: number; height: number; fps: number; durationMs?: number };
   backend: string;
   model: string;
-  settings: BankOptions & { stride: number; loadSize: number; layer?: number; facet?: string; opacity: number };
+  settings: BankOptions & { stride: number; loadSize: number; layer?: number; facet?: string; opacity: number; mask: MaskSettings };
   /** Every decoded frame was processed and ffmpeg finished cleanly. */
   complete: boolean;
   /** Why not, when not complete. */
@@ -68,6 +72,8 @@ export interface ReplayOptions {
   bank: BankOptions;
   /** Tint strength of the mask in the overlay video, 0…1. */
   opacity: number;
+  /** The mask kind written (the surface stage after the bank, with the previous frame's surface as its prior, as live); cells when absent. */
+  mask?: MaskSettings;
   /** The ViT's descriptor block and facet, recorded in the summary when the backend is DINO. */
   vit?: { layer: number; facet: string };
   /** Called after each frame (progress bars). */
@@ -111,6 +117,7 @@ export async function replayVideo(reader: VideoReader, extractor: Extractor, opt
       loadSize: extractor.loadSize,
       ...(extractor.backend === 'dino' ? options.vit : {}),
       opacity: options.opacity,
+      mask: options.mask ?? CELLS_MASK,
     },
     complete: error === undefined,
     ...(error === undefined ? {} : { error }),
@@ -145,6 +152,7 @@ async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder:
   const tint = { ...DEFAULT_OVERLAY, opacity: options.opacity };
   const result: SegmentedFrames = { perFrame: [], extractMs: 0, bankMs: 0 };
   let writing: Promise<unknown> = Promise.resolve();
+  let prior: BoneSurface | undefined;
   try {
     for await (const frame of reader.frames) {
       const t0 = performance.now();
@@ -153,19 +161,22 @@ async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder:
       const segmented = bank.push(features);
       result.extractMs += t1 - t0;
       result.bankMs += performance.now() - t1;
+      const staged = surfaceStage({ gray: frame.image, cells: segmented.mask, prior: segmented.sceneChange ? undefined : prior }, options.mask ?? CELLS_MASK);
+      prior = staged.surface;
       await writing;
       writing = Promise.all([
-        writeGrayPng(join(options.outputs.masksDir, maskFileName(frame.seq)), segmented.mask),
-        encoder.write(tintRgb(frame.image, segmented.mask, tint)),
+        writeGrayPng(join(options.outputs.masksDir, maskFileName(frame.seq)), staged.mask),
+        encoder.write(tintRgb(frame.image, staged.mask, tint)),
       ]);
       result.perFrame.push({
         seq: frame.seq,
         ptsMs: frame.ptsMs,
         k: segmented.k,
         salientClusters: segmented.salientClusters,
-        maskFraction: countNonZero(segmented.mask.data) / segmented.mask.data.length,
+        maskFraction: countNonZero(staged.mask.data) / staged.mask.data.length,
         sceneChange: segmented.sceneChange,
         framesInWindow: segmented.framesInWindow,
+        surface: surfaceJson(staged.surface),
       });
       options.onFrame?.(result.perFrame.length);
     }
