@@ -40,7 +40,7 @@ function syntheticFeatures(rows: number, cols: number, stride: number, seed: num
   return { grid: [rows, cols], dim: DIM, descriptors, saliency, geometry: { stride, patchSize: 8, resized: { width: size, height: size }, original: { width: 640, height: 640 } } };
 }
 
-function percentile(values: number[], p: number): number {
+export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -50,7 +50,7 @@ function percentile(values: number[], p: number): number {
  * clock includes time spent waiting for a core, the CPU time of this single-threaded work
  * does not.
  */
-function time(run: () => void): { wall: number; cpu: number } {
+export function time(run: () => void): { wall: number; cpu: number } {
   const cpu = process.cpuUsage();
   const start = performance.now();
   run();

@@ -2,57 +2,74 @@
  * The live service under its default settings, measured from a real WebSocket client:
  * frames relayed per second against the source's rate, masks per second, and mask latency
  * (frame arrival at the server → mask ready to send, as each mask header reports it), for
- * the phantom video and the development clip when it is present, with the physics backend
- * and with DINO when its weights are in models/.
+ * the phantom video and the development clip when it is present, with the physics backend,
+ * with DINO when its weights are in models/, and with a seeded full-size ViT-S/8 at fp32
+ * and int8 (same compute as the real weights; its masks mean nothing, its speed does).
+ * In the same run an OpenIGTLink client takes the masks from `--igtl-port`: its latency runs
+ * from the frame's capture (its arrival at the server, the IMAGE timestamp) to the IMAGE received.
  */
 import { DEFAULTS } from '../src/config.js';
 import { parseSource } from '../src/ingest/source.js';
 import { startServer } from '../src/server/server.js';
 import { DEFAULT_VIDEO } from '../src/commands/serve.js';
 import { locateWeights } from '../src/vit/models.js';
-import type { BackendName } from '../src/types.js';
+import type { BackendRequest } from '../src/backend.js';
 import type { MaskHeader } from '../src/wire/protocol.js';
 import { record, wsUrl } from '../test/helpers/service.js';
 import { sharedClip } from '../test/helpers/env.js';
 import { defaultBackend } from '../test/helpers/live.js';
+import { DEFAULT_IGTL_DEVICE } from '../src/server/igtl.js';
+import { igtlLatencyClient } from './igtl-client.js';
+import { withSeededVitS8 } from './seeded-vit.js';
 
-/** Seconds measured per run, after a warm-up that fills the bank and settles the worker. */
+/** Seconds measured per run, after the first mask and a warm-up that fills the bank and settles the worker. */
 const MEASURE_S = 10;
 const WARMUP_S = 3;
+/** Opening a full-size ViT session (and quantizing it) takes seconds, many on a busy machine. */
+const FIRST_MASK_TIMEOUT_MS = 120_000;
 
 export async function benchService(): Promise<Record<string, number>> {
   const videos: Array<[string, string]> = [['phantom', DEFAULT_VIDEO]];
   const clip = sharedClip();
   if (clip) videos.push(['clip', clip]);
-  const backends: BackendName[] = ['physics'];
-  if (await locateWeights(DEFAULTS.model)) backends.push('dino');
-
-  const results: Record<string, number> = {};
-  for (const [name, path] of videos) {
-    for (const backend of backends) {
-      for (const [key, value] of Object.entries(await measure(path, backend))) results[`${name}.${backend}.${key}`] = value;
+  return withSeededVitS8(async (seeded) => {
+    const backends: Array<[string, BackendRequest]> = [['physics', defaultBackend('physics')]];
+    if (await locateWeights(DEFAULTS.model)) backends.push(['dino', defaultBackend('dino')]);
+    for (const precision of ['fp32', 'int8'] as const) {
+      backends.push([`dino-seeded-${precision}`, { ...defaultBackend('dino'), model: seeded, precision }]);
     }
-  }
-  return results;
+    const results: Record<string, number> = {};
+    for (const [name, path] of videos) {
+      for (const [label, backend] of backends) {
+        for (const [key, value] of Object.entries(await measure(path, backend))) results[`${name}.${label}.${key}`] = value;
+      }
+    }
+    return results;
+  });
 }
 
-async function measure(path: string, backend: BackendName): Promise<Record<string, number>> {
+async function measure(path: string, backend: BackendRequest): Promise<Record<string, number>> {
   const server = await startServer({
     source: parseSource(path, { loop: true, realtime: true }),
-    backend: defaultBackend(backend),
+    backend,
     port: 0,
+    igtl: { host: '127.0.0.1', port: 0, device: DEFAULT_IGTL_DEVICE, send: ['mask'] },
   });
   const client = record(wsUrl(server));
+  const igtl = igtlLatencyClient(server.igtlPort!, DEFAULT_IGTL_DEVICE);
   try {
+    await client.until((r) => r.binary.some((m) => m.header.type === 'mask'), FIRST_MASK_TIMEOUT_MS, 'a first mask');
     await new Promise((resolve) => setTimeout(resolve, WARMUP_S * 1000));
     const start = performance.now();
     const from = client.received.binary.length;
+    const igtlFrom = igtl.latenciesMs.length;
     const framesInBefore = server.health().framesIn;
     await new Promise((resolve) => setTimeout(resolve, MEASURE_S * 1000));
     const seconds = (performance.now() - start) / 1000;
     const window = client.received.binary.slice(from);
     const masks = window.filter((m) => m.header.type === 'mask').map((m) => m.header as MaskHeader);
     const latencies = masks.map((m) => m.latencyMs).sort((a, b) => a - b);
+    const igtlLatencies = igtl.latenciesMs.slice(igtlFrom).sort((a, b) => a - b);
     const health = server.health();
     return {
       sourceFps: health.source.fps,
@@ -61,9 +78,14 @@ async function measure(path: string, backend: BackendName): Promise<Record<strin
       masksPerSecond: masks.length / seconds,
       latencyP50Ms: quantile(latencies, 0.5),
       latencyP95Ms: quantile(latencies, 0.95),
+      igtlMasksPerSecond: igtlLatencies.length / seconds,
+      igtlLatencyP50Ms: quantile(igtlLatencies, 0.5),
+      igtlLatencyP95Ms: quantile(igtlLatencies, 0.95),
+      igtlProblems: igtl.problems,
       workerRestarts: health.workerRestarts,
     };
   } finally {
+    igtl.close();
     await client.close();
     await server.close();
   }

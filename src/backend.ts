@@ -5,6 +5,7 @@ import { UserError, errorMessage } from './util/errors.js';
 import { locateWeights, fetchModel } from './vit/models.js';
 import { createDinoExtractor } from './vit/extractor.js';
 import { createPhysicsExtractor } from './physics/extractor.js';
+import { resolvePrecision, type PrecisionChoice } from './vit/precision.js';
 
 export type BackendChoice = 'auto' | 'dino' | 'physics';
 
@@ -16,6 +17,8 @@ export interface BackendRequest {
   loadSize: number;
   layer: number;
   facet: Facet;
+  /** Of the ViT (default fp32); the physics backend has none. */
+  precision?: PrecisionChoice;
   /** auto only: try to download missing weights before falling back to physics. */
   download?: boolean;
 }
@@ -46,6 +49,7 @@ export async function openExtractor(request: BackendRequest): Promise<Extractor>
     return createPhysicsExtractor({ stride: request.stride, loadSize: request.loadSize });
   }
   return createDinoExtractor({
+    precision: await resolvePrecision(request.precision ?? 'fp32', weightsPath),
     weightsPath,
     model: request.model,
     stride: request.stride,

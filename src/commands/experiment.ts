@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
-import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
+import { addBackendOptions, addMaskOptions, addSegmentOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions, type SegmentOptions } from './options.js';
 import { intInRange, numberInRange, numberList } from './parsers.js';
 import { addFitEveryOption } from './cosegment.js';
 import { openExtractor } from '../backend.js';
@@ -24,7 +24,7 @@ import { log } from '../util/log.js';
 
 /** `bonestream experiment same-domain | cross-domain | noise`: the paper's experiments. */
 
-interface CommonOptions extends BackendOptions, SegmentOptions {
+interface CommonOptions extends BackendOptions, SegmentOptions, MaskOptions {
   fitEvery: number;
   tolerance: number;
   out: string;
@@ -95,7 +95,7 @@ function labelledImages(command: Command, imagesHelp: string): Command {
 
 /** Backend, co-segmentation and output options, the same on every experiment. */
 function common(command: Command): Command {
-  addFitEveryOption(addSegmentOptions(addBackendOptions(command)))
+  addMaskOptions(addFitEveryOption(addSegmentOptions(addBackendOptions(command))))
     .option('--tolerance <px>', 'bone-surface tolerance of the surface precision/recall in results.json, in pixels (10 px ≈ 2 mm at 0.2 mm/px)', numberInRange('--tolerance', 0, 10_000), 10)
     .requiredOption('--out <dir>', 'output directory (created when missing)');
   return command;
@@ -116,7 +116,7 @@ function integerList(name: string, min: number, max: number) {
 }
 
 function segmentOptions(flags: CommonOptions): SegmentFeaturesOptions {
-  return { k: flags.k, tau: flags.tau, votes: flags.votes, seed: flags.seed, fitEvery: flags.fitEvery, surfaceTolerancePx: flags.tolerance };
+  return { k: flags.k, tau: flags.tau, votes: flags.votes, seed: flags.seed, fitEvery: flags.fitEvery, surfaceTolerancePx: flags.tolerance, mask: maskSettings(flags) };
 }
 
 /**

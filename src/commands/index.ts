@@ -8,6 +8,7 @@ import { register as fetchModel } from './fetch-model.js';
 import { register as phantom } from './phantom.js';
 import { register as cosegment } from './cosegment.js';
 import { register as segment } from './segment.js';
+import { register as checkPrecision } from './check-precision.js';
 
 /**
  * Every subcommand, in the order `bonestream --help` lists them. A command module exports
@@ -24,5 +25,6 @@ export const COMMANDS: Array<(program: Command) => void> = [
   segment,
   experiment,
   viz,
+  checkPrecision,
   phantom,
 ];

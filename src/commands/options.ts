@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../config.js';
 import { intInRange, numberInRange, facet } from './parsers.js';
 import type { BackendRequest, BackendChoice } from '../backend.js';
+import { PRECISION_CHOICES } from '../vit/precision.js';
 import { UserError } from '../util/errors.js';
 import { MASK_KINDS, type MaskKind } from '../surface/types.js';
 import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
@@ -10,7 +11,7 @@ import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
 export type BackendOptions = Omit<BackendRequest, 'download'>;
 
 /** Options only the ViT reads: given with `--backend physics` they would be recorded in outputs but never used. */
-const VIT_ONLY = ['layer', 'facet', 'model'] as const;
+const VIT_ONLY = ['layer', 'facet', 'model', 'precision'] as const;
 
 export function addBackendOptions(command: Command, defaultBackend: BackendChoice = 'auto'): Command {
   command.hook('preAction', (_command, action) => {
@@ -20,13 +21,17 @@ export function addBackendOptions(command: Command, defaultBackend: BackendChoic
       throw new UserError(`${given.map((name) => `--${name}`).join(' and ')} ${given.length > 1 ? 'apply' : 'applies'} to the DINO backend only, not to --backend physics; drop ${given.length > 1 ? 'them' : 'it'} or use --backend dino`);
     }
   });
-  return addModelOptions(
-    command.addOption(
-      new Option('--backend <name>', 'feature backend: dino (the paper\'s ViT), physics (embedded, no download), or auto (dino when its weights are present)')
-        .choices(['auto', 'dino', 'physics'])
-        .default(defaultBackend),
-    ),
-  )
+  command.addOption(
+    new Option('--backend <name>', 'feature backend: dino (the paper\'s ViT), physics (embedded, no download), or auto (dino when its weights are present)')
+      .choices(['auto', 'dino', 'physics'])
+      .default(defaultBackend),
+  );
+  return addPrecisionOption(addDescriptorOptions(addModelOptions(command)));
+}
+
+/** The descriptor: which facet of which block (the ViT's; physics ignores them). */
+export function addDescriptorOptions(command: Command): Command {
+  return command
     .option('--layer <n>', 'ViT block whose facet is the descriptor (0-based)', intInRange('--layer', 0, 23), DEFAULTS.layer)
     .option('--facet <name>', 'descriptor facet: key, query, value or token', facet, DEFAULTS.facet);
 }
@@ -37,6 +42,18 @@ export function addModelOptions(command: Command): Command {
     .option('--model <name|path>', 'DINO model from models/manifest.json, or a .safetensors file', DEFAULTS.model)
     .option('--stride <n>', 'patch stride in pixels, 1..8 (8 = the paper\'s grid, 4 = the reference code\'s)', intInRange('--stride', 1, 8), DEFAULTS.stride)
     .option('--load-size <px>', 'smaller image edge after resizing', intInRange('--load-size', 8, 4096), DEFAULTS.loadSize);
+}
+
+/** --precision: of every command that runs the ViT. */
+export function addPrecisionOption(command: Command): Command {
+  return command.addOption(
+    new Option(
+      '--precision <p>',
+      'ViT arithmetic: fp32, int8 (int8 weights in the blocks\' Linear layers), or auto (int8 where the CPU has VNNI and `bonestream check-precision` passed on these weights)',
+    )
+      .choices(PRECISION_CHOICES)
+      .default('fp32'),
+  );
 }
 
 export function backendRequest(options: BackendOptions, download = false): BackendRequest {

@@ -12,6 +12,8 @@ import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { fetchModel, locateWeights } from '../vit/models.js';
 import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
+import { DEFAULT_IGTL_DEVICE, DEFAULT_IGTL_PORT, IGTL_CONTENTS, checkIgtlDevice, type IgtlContent } from '../server/igtl.js';
+import type { ServerOptions } from '../server/server.js';
 
 /** What `npm start` plays: the committed phantom video (src/phantom PHANTOM_VIDEO). */
 export const DEFAULT_VIDEO = fileURLToPath(new URL('../../fixtures/phantom-data/video.mp4', import.meta.url));
@@ -31,6 +33,12 @@ interface ServeOptions extends BackendOptions, SourceArgOptions {
   tlsCert?: string;
   tlsKey?: string;
   allowOrigin?: string[];
+  mmPerPx?: number;
+  igtlPort?: number;
+  igtlHost?: string;
+  igtlAllowRemote?: boolean;
+  igtlDevice?: string;
+  igtlSend?: IgtlContent[];
 }
 
 export function register(program: Command): void {
@@ -53,9 +61,42 @@ export function register(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS/WSS (needs --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--allow-origin <origins>', 'comma-separated origins (https://host:port) whose pages may open the stream, besides this server', originList)
+    .option('--mm-per-px <x>', "pixel size in mm, sent in OpenIGTLink images (default: the source's, else 1)", numberInRange('--mm-per-px', 1e-6, 1000))
+    .option('--igtl-port <n>', `also serve masks as OpenIGTLink IMAGE messages on this TCP port (e.g. ${DEFAULT_IGTL_PORT}; 0 picks a free one); off by default`, intInRange('--igtl-port', 0, 65535))
+    .option('--igtl-host <address>', `address of the OpenIGTLink server (default ${DEFAULTS.host}); anything but loopback requires --igtl-allow-remote`)
+    .option('--igtl-allow-remote', 'let --igtl-host be reachable from other machines (OpenIGTLink has no authentication)')
+    .option('--igtl-device <name>', `device name of the mask IMAGE messages (default ${DEFAULT_IGTL_DEVICE})`)
+    .option('--igtl-send <list>', `what to send per processed frame: ${IGTL_CONTENTS.join(',')} (image: the frame itself, as device Image; default mask)`, contentList)
     .action(async (options: ServeOptions) => {
       await serve(options);
     });
+}
+
+function contentList(raw: string): IgtlContent[] {
+  const parts = raw.split(',').map((part) => part.trim());
+  const unknown = parts.find((part) => !(IGTL_CONTENTS as readonly string[]).includes(part));
+  if (unknown !== undefined || parts.length === 0) throw new InvalidArgumentError(`--igtl-send takes a list of ${IGTL_CONTENTS.join(', ')} (got ${raw})`);
+  return [...new Set(parts as IgtlContent[])];
+}
+
+/** The OpenIGTLink options, checked together: they mean nothing without --igtl-port. */
+function igtlOptions(options: ServeOptions): ServerOptions['igtl'] {
+  const host = options.igtlHost ?? DEFAULTS.host;
+  if (options.igtlPort === undefined) {
+    const given = { '--igtl-host': options.igtlHost, '--igtl-allow-remote': options.igtlAllowRemote, '--igtl-device': options.igtlDevice, '--igtl-send': options.igtlSend };
+    const stray = Object.entries(given).find(([, value]) => value !== undefined);
+    if (stray) throw new UserError(`${stray[0]} needs --igtl-port (OpenIGTLink is off without it)`);
+    return undefined;
+  }
+  // OpenIGTLink has no authentication: anything but loopback needs the user's explicit word.
+  if (!isLoopback(host) && !options.igtlAllowRemote) {
+    throw new UserError(
+      `--igtl-host ${host} would send bone masks and images to anyone who connects (OpenIGTLink has no authentication): add --igtl-allow-remote to mean it, or bind 127.0.0.1`,
+    );
+  }
+  const device = options.igtlDevice ?? DEFAULT_IGTL_DEVICE;
+  checkIgtlDevice(device);
+  return { host, port: options.igtlPort, device, send: options.igtlSend ?? ['mask'], mmPerPx: options.mmPerPx };
 }
 
 function originList(raw: string): string[] {
@@ -75,6 +116,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const token = options.token ?? (process.env.BONESTREAM_TOKEN || undefined);
   if (options.token) log.warn('--token is visible to other users of this machine (ps); prefer BONESTREAM_TOKEN');
   const tls = await readTls(options.tlsCert, options.tlsKey);
+  const igtl = igtlOptions(options);
 
   if (options.default && options.backend === 'auto') await fetchWeightsIfMissing(options.model);
 
@@ -97,6 +139,7 @@ async function serve(options: ServeOptions): Promise<void> {
     token,
     tls,
     allowOrigins: options.allowOrigin,
+    igtl,
   }).finally(() => {
     process.off('SIGINT', early);
     process.off('SIGTERM', early);
@@ -104,6 +147,8 @@ async function serve(options: ServeOptions): Promise<void> {
   await refuseUnopenableFile(server, source.kind);
   process.stdout.write(`bonestream: open ${server.url}${token ? '?token=<your token>' : ''}\n`);
   if (!isLoopback(options.host)) log.warn(`listening on ${options.host}: reachable from other machines, token required`);
+  if (igtl && !isLoopback(igtl.host)) log.warn(`OpenIGTLink on ${igtl.host}: anyone who can reach it receives the masks${igtl.send.includes('image') ? ' and the images' : ''}, without authentication`);
+  if (server.igtlPort !== undefined) process.stdout.write(`bonestream: OpenIGTLink ${igtl!.device} on ${igtl!.host}:${server.igtlPort}\n`);
   await untilSignal(server);
 }
 

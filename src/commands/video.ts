@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addBackendOptions, addSegmentOptions, backendRequest, type BackendOptions, type SegmentOptions } from './options.js';
+import { addBackendOptions, addMaskOptions, addSegmentOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions, type SegmentOptions } from './options.js';
 import { DEFAULTS } from '../config.js';
 import { intInRange, numberInRange } from './parsers.js';
 import { openExtractor } from '../backend.js';
@@ -12,7 +12,7 @@ import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 
 /** A recording is read once from start to end: of the source options only --crop and --format apply. */
-interface VideoOptions extends BackendOptions, SegmentOptions, Pick<SourceArgOptions, 'crop' | 'format'> {
+interface VideoOptions extends BackendOptions, SegmentOptions, MaskOptions, Pick<SourceArgOptions, 'crop' | 'format'> {
   out: string;
   window: number;
   opacity: number;
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--format <name>', 'ffmpeg input format, when it cannot be guessed (e.g. mpegts on stdin)')
     .option('--opacity <x>', 'strength of the mask tint in the overlay video, 0..1', numberInRange('--opacity', 0, 1), 0.5)
     .option('--force', 'replace files at --out that an earlier `video` run did not write (the files of an earlier run are always replaced)', false);
-  addSegmentOptions(addBackendOptions(command), 'frame').action(runVideo);
+  addMaskOptions(addSegmentOptions(addBackendOptions(command), 'frame')).action(runVideo);
 }
 
 async function runVideo(input: string, options: VideoOptions): Promise<void> {
@@ -67,6 +67,7 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
       outputs,
       bank: { window: options.window, tau: options.tau, votes: options.votes, seed: options.seed, k: options.k },
       opacity: options.opacity,
+      mask: maskSettings(options),
       vit: { layer: options.layer, facet: options.facet },
       onFrame: (done) => progress.update(done),
       signal: interruption.signal,

@@ -2,11 +2,12 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULTS, FACETS, type Facet } from '../config.js';
 import { facet, intInRange, numberInRange } from './parsers.js';
-import { addModelOptions } from './options.js';
+import { addModelOptions, addPrecisionOption } from './options.js';
 import { readGray } from '../io/image.js';
 import { locateWeights } from '../vit/models.js';
 import { vitWeights } from '../vit/session.js';
 import { analyzeImage } from '../vit/analysis.js';
+import { resolvePrecision, type PrecisionChoice } from '../vit/precision.js';
 import { writeViz } from '../eval/viz.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
@@ -19,6 +20,7 @@ interface VizFlags {
   model: string;
   stride: number;
   loadSize: number;
+  precision: PrecisionChoice;
   eps: number;
   seed: number;
   tileWidth: number;
@@ -35,7 +37,7 @@ export function register(program: Command): void {
     .argument('<image>', 'input image (any format sharp reads)')
     .addOption(new Option('--facets <list>', `facets, comma-separated: ${FACETS.join(', ')}`).argParser(facetList).default([...FACETS], FACETS.join(',')))
     .option('--layers <list>', 'blocks, 0-based: ranges and lists such as 0-11 or 3,7,11; "all" = every block of the model (0-11 for ViT-S/8)', layerList, 'all' as const);
-  addModelOptions(command)
+  addPrecisionOption(addModelOptions(command))
     .option('--eps <x>', 'the robustness experiment\'s noise: I + ε·N(0, 1) on the normalized input', numberInRange('--eps', 0, 100), 0)
     .option('--seed <n>', 'seed of the noise draw', intInRange('--seed', 0, 2 ** 31 - 1), DEFAULTS.seed)
     .option('--tile-width <px>', 'width of each picture', intInRange('--tile-width', 16, 2048), 224)
@@ -71,6 +73,7 @@ async function runViz(imagePath: string, flags: VizFlags): Promise<void> {
       `viz needs the DINO weights of ${flags.model}: run \`bonestream fetch-model ${flags.model}\` to download them into models/, or pass --model path/to/model.safetensors`,
     );
   }
+  const precision = await resolvePrecision(flags.precision, weightsPath);
   const image = await readGray(imagePath);
   await makeOutDir(flags.out, `--out ${flags.out}`);
   // The cached read that analyzeImage then reuses: the weights file is read and decoded once.
@@ -81,12 +84,14 @@ async function runViz(imagePath: string, flags: VizFlags): Promise<void> {
     loadSize: flags.loadSize,
     facets: flags.facets,
     layers,
+    precision,
     noise: flags.eps > 0 ? { eps: flags.eps, seed: flags.seed } : undefined,
   });
   const about: Array<[string, string]> = [
     ['image', imagePath],
     ['model', `${flags.model} (${weightsPath})`],
     ['stride / load size', `${flags.stride} px / ${flags.loadSize} px`],
+    ['precision', precision],
     ['noise ε', flags.eps > 0 ? `${flags.eps} (seed ${flags.seed})` : '0'],
   ];
   const pictures = flags.facets.length * layers.length + analysis.heads + 1 + 2;

@@ -1,4 +1,5 @@
 import type { CosegmentOptions } from '../segment/cosegment.js';
+import { CELLS_MASK, type MaskSettings } from '../surface/stage.js';
 import type { Extractor } from '../types.js';
 import type { Facet } from '../config.js';
 
@@ -15,13 +16,15 @@ export interface ExperimentSetup {
   tau: number;
   votes: number;
   seed: number;
+  /** The mask kind scored (`cells`, the paper's method, when absent; surface and region add the surface stage). */
+  mask?: MaskSettings;
   date: string;
 }
 
 export function describeSetup(
   extractor: Extractor,
   descriptor: { layer: number; facet: Facet },
-  segment: CosegmentOptions,
+  segment: CosegmentOptions & { mask?: MaskSettings },
 ): ExperimentSetup {
   const vit = extractor.backend === 'dino' ? { layer: descriptor.layer, facet: descriptor.facet } : {};
   return {
@@ -34,6 +37,7 @@ export function describeSetup(
     tau: segment.tau,
     votes: segment.votes,
     seed: segment.seed,
+    mask: segment.mask ?? CELLS_MASK,
     date: new Date().toISOString(),
   };
 }
@@ -50,7 +54,14 @@ export function setupLines(setup: ExperimentSetup, extra: Array<[string, string]
     ['τ (saliency threshold)', String(setup.tau)],
     ['votes needed', `${setup.votes} % of the images in a set`],
     ['seed', String(setup.seed)],
+    ['mask', maskLine(setup.mask ?? CELLS_MASK)],
     ...extra,
     ['run at', setup.date],
   ];
+}
+
+function maskLine(mask: MaskSettings): string {
+  if (mask.kind === 'cells') return "cells (the paper's co-segmentation mask)";
+  const band = `band ${mask.band} px`;
+  return mask.kind === 'surface' ? `surface (traced bone surface, ${band})` : `region (bone below the traced surface, ${band}, depth ${mask.regionDepth} × width)`;
 }

@@ -20,6 +20,7 @@ const WHAT_FAILED: Record<SourceSpec['kind'], string> = {
   device: 'cannot open the capture device',
   url: 'cannot read the stream',
   stdin: 'not a readable video stream',
+  igtl: 'no IMAGE from the OpenIGTLink server',
 };
 
 /** A pipe cannot seek: the usual MP4, with its index at the end, cannot be read from one. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { startDecoder, type DecoderExit, type DecoderRun, type SourceInfo } from './decoder.js';
+import { IgtlInputStats, startIgtlRun, type RunFrame } from './igtl-run.js';
 import { describeSource, isRestartable, type SourceSpec } from './spec.js';
 import { checkSourceExists, corruptVideo, isDamaged, openFailure } from './open-errors.js';
 import { UserError, errorMessage } from '../util/errors.js';
@@ -8,6 +9,7 @@ import type { GrayImage } from '../types.js';
 
 export { parseSource, type SourceKind, type Crop, type SourceSpec, type SourceArgOptions } from './spec.js';
 export type { SourceInfo } from './decoder.js';
+export type { IgtlInputStats } from './igtl-run.js';
 
 import type { SourceState } from '../wire/protocol.js';
 
@@ -16,9 +18,13 @@ export type { SourceState };
 export interface Frame {
   /** 0-based, keeps increasing across restarts of the source. */
   seq: number;
-  /** Presentation time on the source's clock (frame index ÷ fps), increasing across restarts. */
+  /** Presentation time on the source's clock (frame index ÷ fps; OpenIGTLink: since the first arrival), increasing across restarts. */
   ptsMs: number;
   image: GrayImage;
+  /** Wall-clock time of capture (epoch ms): the sender's timestamp where it sends one (OpenIGTLink), else the arrival here. */
+  capturedAtMs?: number;
+  /** Pixel size in mm along x and y, where the source carries one (OpenIGTLink). */
+  spacingMm?: [number, number];
 }
 
 export interface FrameSourceOptions {
@@ -43,7 +49,8 @@ const DEFAULT_OPEN_MS = 10_000;
 const DEFAULT_BACKOFF = { initial: 500, max: 10_000 };
 
 /**
- * Decoded gray frames from a file, device, network stream or stdin, through ffmpeg.
+ * Decoded gray frames from a file, device, network stream or stdin, through ffmpeg, or
+ * IMAGE messages from an OpenIGTLink server (igtl-run.ts), which live the same life.
  *
  * Events: 'frame' (Frame), 'state' (SourceState, detail?: string), 'info' (SourceInfo), 'end'.
  *
@@ -64,6 +71,8 @@ export class FrameSource extends EventEmitter {
   private readonly stdin?: NodeJS.ReadableStream;
   private readonly retryFirstOpen: boolean;
   private readonly name: string;
+  /** What an OpenIGTLink source received and refused, over all its connections. */
+  readonly igtlStats?: IgtlInputStats;
 
   private currentState: SourceState = 'starting';
   private currentInfo?: SourceInfo;
@@ -87,6 +96,7 @@ export class FrameSource extends EventEmitter {
     super();
     this.spec = spec;
     this.name = describeSource(spec);
+    if (spec.kind === 'igtl') this.igtlStats = new IgtlInputStats(this.name);
     this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_MS;
     this.openTimeoutMs = options.openTimeoutMs ?? DEFAULT_OPEN_MS;
     this.backoff = options.backoffMs ?? DEFAULT_BACKOFF;
@@ -150,14 +160,16 @@ export class FrameSource extends EventEmitter {
 
   private launch(): void {
     let damaged = false;
-    const run = startDecoder(this.spec, {
-      stdin: this.stdin,
-      // Live streams lose packets now and then: say so once per run, not once per packet.
-      onDecodeError: (reason) => {
-        if (!damaged) log.warn(`source ${this.name}: damaged data, ffmpeg skipped part of it (${reason})`);
-        damaged = true;
-      },
-    });
+    const run = this.igtlStats
+      ? startIgtlRun(this.spec, this.igtlStats)
+      : startDecoder(this.spec, {
+          stdin: this.stdin,
+          // Live streams lose packets now and then: say so once per run, not once per packet.
+          onDecodeError: (reason) => {
+            if (!damaged) log.warn(`source ${this.name}: damaged data, ffmpeg skipped part of it (${reason})`);
+            damaged = true;
+          },
+        });
     this.run = run;
     this.runInfo = undefined;
     this.runFrames = 0;
@@ -165,10 +177,11 @@ export class FrameSource extends EventEmitter {
     this.stallReason = undefined;
     this.armStallTimer(run, this.openTimeoutMs);
     run.info.then(
-      (info) => this.run === run && this.onInfo(info),
+      // An OpenIGTLink run's frames carry their info, and may have changed it already.
+      (info) => this.run === run && !this.runInfo && this.onInfo(info),
       () => undefined,
     );
-    run.frames.on('data', (data: Uint8Array) => this.run === run && this.onFrame(run, data));
+    run.frames.on('data', (data: Uint8Array | RunFrame) => this.run === run && this.onFrame(run, data));
     void run.done.then((exit) => this.run === run && this.onExit(exit));
   }
 
@@ -180,17 +193,24 @@ export class FrameSource extends EventEmitter {
     this.emit('info', info);
   }
 
-  private onFrame(run: DecoderRun, data: Uint8Array): void {
-    const info = this.runInfo;
+  private onFrame(run: DecoderRun, data: Uint8Array | RunFrame): void {
     // Frames still in the pipe when stop() was called are not delivered.
-    if (!info || this.stopping) return;
+    if (this.stopping) return;
+    // An OpenIGTLink image carries its own size, which may change from one message to the next.
+    const framed = data instanceof Uint8Array ? undefined : data;
+    if (framed) this.onInfo(framed.info);
+    const info = this.runInfo;
+    if (!info) return;
     this.armStallTimer(run, this.stallTimeoutMs);
-    const ptsMs = Math.max(this.ptsBaseMs + (this.runFrames * 1000) / info.fps, this.lastPtsMs + 1e-3);
+    const elapsedMs = framed ? framed.elapsedMs : (this.runFrames * 1000) / info.fps;
+    const ptsMs = Math.max(this.ptsBaseMs + elapsedMs, this.lastPtsMs + 1e-3);
     this.runFrames += 1;
     this.runFirstFrameAt ??= Date.now();
     this.lastPtsMs = ptsMs;
     if (this.currentState !== 'running') this.setState('running');
-    const frame: Frame = { seq: this.seq++, ptsMs, image: { width: info.width, height: info.height, data } };
+    const frame: Frame = framed
+      ? { seq: this.seq++, ptsMs, image: framed.image, capturedAtMs: framed.capturedAtMs, spacingMm: framed.spacingMm }
+      : { seq: this.seq++, ptsMs, image: { width: info.width, height: info.height, data: data as Uint8Array }, capturedAtMs: Date.now() };
     try {
       this.emit('frame', frame);
     } catch (error) {
@@ -223,7 +243,7 @@ export class FrameSource extends EventEmitter {
     if (this.stopping) return;
     const reason = this.stallReason ?? exit.message ?? exit.reason;
     if (this.starting) {
-      if (this.retryFirstOpen && !exit.message && (this.spec.kind === 'url' || this.spec.kind === 'device')) {
+      if (this.retryFirstOpen && !exit.message && (this.spec.kind === 'url' || this.spec.kind === 'device' || this.spec.kind === 'igtl')) {
         this.scheduleRestart(reason ?? 'it delivered no frame');
         return;
       }
@@ -248,7 +268,8 @@ export class FrameSource extends EventEmitter {
     }
     const delay = this.delayMs;
     this.delayMs = Math.min(this.delayMs * 2, this.backoff.max);
-    if (this.runInfo && this.runFrames > 0) this.ptsBaseMs = this.lastPtsMs + 1000 / this.runInfo.fps;
+    // An OpenIGTLink run's rate may still be unknown (0): then the next run starts 1 ms later.
+    if (this.runInfo && this.runFrames > 0) this.ptsBaseMs = this.lastPtsMs + (this.runInfo.fps > 0 ? 1000 / this.runInfo.fps : 1);
     this.setState('restarting', `${reason}; restarting in ${delay} ms`);
     log.warn(`source ${this.name}: ${reason}; restarting in ${delay} ms`);
     this.restartTimer = setTimeout(() => {

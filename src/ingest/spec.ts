@@ -1,8 +1,16 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 
-/** Where frames come from; each kind maps to one way of opening ffmpeg's input. */
-export type SourceKind = 'file' | 'device' | 'url' | 'stdin';
+/** Where frames come from; each kind but igtl maps to one way of opening ffmpeg's input. */
+export type SourceKind = 'file' | 'device' | 'url' | 'stdin' | 'igtl';
+
+/** An OpenIGTLink server to connect to, as Slicer connects to PLUS. */
+export interface IgtlAddress {
+  host: string;
+  port: number;
+  /** The IMAGE device to take; undefined: the first IMAGE device seen. */
+  device?: string;
+}
 
 /** A rectangle in source pixels, cut out by ffmpeg's crop filter before anything else sees it. */
 export interface Crop {
@@ -14,8 +22,10 @@ export interface Crop {
 
 export interface SourceSpec {
   kind: SourceKind;
-  /** ffmpeg's `-i` argument: a path, a device name, a URL, or `pipe:0` for stdin. */
+  /** ffmpeg's `-i` argument: a path, a device name, a URL, or `pipe:0` for stdin; igtl: the URL as given. */
   input: string;
+  /** kind igtl only. */
+  igtl?: IgtlAddress;
   /** ffmpeg's input format (`-f`), e.g. v4l2; ffmpeg probes it when absent. */
   format?: string;
   /** Files only: start again at the end, for ever (`-stream_loop -1`). */
@@ -58,6 +68,9 @@ export function parseSource(arg: string, options: SourceArgOptions = {}): Source
   if (spec.realtime && spec.kind !== 'file' && spec.kind !== 'stdin') {
     throw new UserError(`--realtime applies to files and stdin only (the ${spec.kind} ${arg} is paced by its sender)`);
   }
+  if (spec.kind === 'igtl' && options.format !== undefined) {
+    throw new UserError(`--format applies to ffmpeg sources (the source ${arg} is OpenIGTLink)`);
+  }
   if (options.crop !== undefined) spec.crop = parseCrop(options.crop);
   return spec;
 }
@@ -65,6 +78,7 @@ export function parseSource(arg: string, options: SourceArgOptions = {}): Source
 function classify(raw: string, format: string | undefined): SourceSpec {
   const base = { loop: false, realtime: false };
   if (raw === '-') return { ...base, kind: 'stdin', input: 'pipe:0', format };
+  if (/^igtl:\/\//i.test(raw)) return { ...base, kind: 'igtl', input: raw, igtl: parseIgtlAddress(raw) };
   if (URL_PATTERN.test(raw)) return { ...base, kind: 'url', input: raw, format };
   const device = DEVICE_PATTERN.exec(raw);
   if (device && !existsSync(raw)) {
@@ -75,6 +89,34 @@ function classify(raw: string, format: string | undefined): SourceSpec {
   }
   if (raw.startsWith('/dev/')) return { ...base, kind: 'device', input: raw, format };
   return { ...base, kind: 'file', input: raw, format };
+}
+
+/** OpenIGTLink device names are at most 20 printable ASCII characters (the header's field). */
+const IGTL_DEVICE = /^[\x20-\x7e]{1,20}$/;
+
+/** `igtl://host:port[?device=NAME]`; PLUS serves on 18944 by convention, but the port is always given. */
+function parseIgtlAddress(raw: string): IgtlAddress {
+  const usage = `--source ${raw}: an OpenIGTLink source is igtl://host:port[?device=NAME]`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UserError(`${usage} (not a URL with a host and a port 1..65535)`);
+  }
+  const port = Number(url.port);
+  if (!url.hostname || !url.port || !(port >= 1 && port <= 65535)) throw new UserError(`${usage} (host and port 1..65535 needed)`);
+  if (url.username || url.password || (url.pathname !== '' && url.pathname !== '/') || url.hash) {
+    throw new UserError(`${usage} (no user, path or fragment)`);
+  }
+  const keys = [...url.searchParams.keys()];
+  const unknown = keys.find((key) => key !== 'device');
+  if (unknown !== undefined) throw new UserError(`${usage} (unknown parameter ${unknown})`);
+  const device = url.searchParams.get('device') ?? undefined;
+  if (device !== undefined && !IGTL_DEVICE.test(device)) {
+    throw new UserError(`${usage} (device must be 1..20 printable ASCII characters, got ${JSON.stringify(device)})`);
+  }
+  // URL keeps IPv6 brackets in hostname; net.connect wants the bare address.
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, device };
 }
 
 /** `x,y,w,h` in source pixels; the fit inside the source is checked once its size is known. */
@@ -124,5 +166,5 @@ function withoutPassword(input: string): string {
 
 /** Sources that can be reopened after their ffmpeg dies: live ones, and files that loop anyway. */
 export function isRestartable(spec: SourceSpec): boolean {
-  return spec.kind === 'device' || spec.kind === 'url' || (spec.kind === 'file' && spec.loop);
+  return spec.kind === 'device' || spec.kind === 'url' || spec.kind === 'igtl' || (spec.kind === 'file' && spec.loop);
 }

@@ -10,6 +10,7 @@ import type { VideoReader } from '../ingest/video-reader.js';
 import { corruptVideo, isDamaged } from '../ingest/open-errors.js';
 import { errorMessage } from '../util/errors.js';
 import type { Extractor } from '../types.js';
+import { surfaceStage, surfaceJson, CELLS_MASK, type MaskSettings } from '../surface/stage.js';
 
 /** Where a replay writes: a folder, or an .mp4 with its masks and summary beside it. */
 export interface ReplayOutputs {
@@ -45,6 +46,8 @@ export interface FrameRecord {
   maskFraction: number;
   sceneChange: boolean;
   framesInWindow: number;
+  /** The traced bone surface, polylines of [x, y, confidence] in source px; null for `cells`. */
+  surface: ReturnType<typeof surfaceJson>;
 }
 
 export interface ReplaySummary {
@@ -52,7 +55,7 @@ export interface ReplaySummary {
   source: { width: number; height: number; fps: number; durationMs?: number };
   backend: string;
   model: string;
-  settings: BankOptions & { stride: number; loadSize: number; layer?: number; facet?: string; opacity: number };
+  settings: BankOptions & { stride: number; loadSize: number; layer?: number; facet?: string; opacity: number; mask: MaskSettings };
   /** Every decoded frame was processed and ffmpeg finished cleanly. */
   complete: boolean;
   /** Why not, when not complete. */
@@ -69,6 +72,8 @@ export interface ReplayOptions {
   bank: BankOptions;
   /** Tint strength of the mask in the overlay video, 0…1. */
   opacity: number;
+  /** The mask kind written (the surface stage after the bank, with the previous frame's surface as its prior, as live); cells when absent. */
+  mask?: MaskSettings;
   /** The ViT's descriptor block and facet, recorded in the summary when the backend is DINO. */
   vit?: { layer: number; facet: string };
   /** Called after each frame (progress bars). */
@@ -112,6 +117,7 @@ export async function replayVideo(reader: VideoReader, extractor: Extractor, opt
       loadSize: extractor.loadSize,
       ...(extractor.backend === 'dino' ? options.vit : {}),
       opacity: options.opacity,
+      mask: options.mask ?? CELLS_MASK,
     },
     complete: error === undefined,
     ...(error === undefined ? {} : { error }),
@@ -142,7 +148,8 @@ interface SegmentedFrames {
  * segmented; at most one frame's writes are in flight.
  */
 async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder: OverlayEncoder, options: ReplayOptions): Promise<SegmentedFrames> {
-  const pipeline = new StreamPipeline(extractor, { bank: options.bank });
+  const settings = options.mask ?? CELLS_MASK;
+  const pipeline = new StreamPipeline(extractor, { bank: options.bank, surface: (input) => surfaceStage(input, settings) });
   const tint = { ...DEFAULT_OVERLAY, opacity: options.opacity };
   const result: SegmentedFrames = { perFrame: [], extractMs: 0, bankMs: 0 };
   let writing: Promise<unknown> = Promise.resolve();
@@ -164,6 +171,7 @@ async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder:
         maskFraction: countNonZero(segmented.mask.data) / segmented.mask.data.length,
         sceneChange: segmented.bank.sceneChange,
         framesInWindow: segmented.bank.framesInWindow,
+        surface: surfaceJson(segmented.surface),
       });
       options.onFrame?.(result.perFrame.length);
     }

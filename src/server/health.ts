@@ -1,5 +1,7 @@
 import type { BackendState, Settings, SourceState, SourceStatus } from '../wire/protocol.js';
 import type { RelayStats } from './relay.js';
+import type { IgtlServerStats } from './igtl.js';
+import type { ProblemKind } from '../igtl/parser.js';
 
 /** The body of `/healthz`: what a probe, a dashboard or a person needs to know at a glance. */
 export interface Health extends RelayStats {
@@ -16,6 +18,10 @@ export interface Health extends RelayStats {
   clients: number;
   settings: Settings;
   uptimeS: number;
+  /** With --igtl-port: the OpenIGTLink server's clients and messages. */
+  igtl?: IgtlServerStats;
+  /** With an igtl:// source: images taken, and messages refused or skipped by kind. */
+  igtlSource?: { images: number; problems: Record<ProblemKind, number> };
 }
 
 export function overallStatus(source: SourceState, backend: BackendState): Health['status'] {

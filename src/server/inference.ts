@@ -17,11 +17,16 @@ export interface InferenceFrame {
   image: GrayImage;
   /** performance.now() when the frame reached the server. */
   arrivedAt: number;
+  /** Epoch ms of capture and the pixel size, where the source gives them (ingest/source.ts Frame). */
+  capturedAtMs?: number;
+  spacingMm?: [number, number];
 }
 
 export interface InferenceResult extends WorkerMask {
   /** performance.now() when the frame reached the server. */
   arrivedAt: number;
+  /** The frame the mask was computed from (OpenIGTLink sends its pixels, time and spacing). */
+  frame: InferenceFrame;
 }
 
 export interface InferenceOptions {
@@ -172,7 +177,7 @@ export class Inference extends EventEmitter {
           const frame = this.inFlight;
           this.inFlight = undefined;
           this.nextBackoff = this.backoff.initial;
-          if (frame && frame.seq === message.seq) this.emit('mask', { ...message, arrivedAt: frame.arrivedAt } satisfies InferenceResult);
+          if (frame && frame.seq === message.seq) this.emit('mask', { ...message, arrivedAt: frame.arrivedAt, frame } satisfies InferenceResult);
           this.pump();
           break;
         }

@@ -45,7 +45,8 @@ export class Relay {
     this.metrics.framesIn.inc();
     this.framesIn++;
     this.fpsIn.mark();
-    if (this.inference.submit({ seq: frame.seq, ptsMs: frame.ptsMs, image: frame.image, arrivedAt: performance.now() })) {
+    const { seq, ptsMs, image, capturedAtMs, spacingMm } = frame;
+    if (this.inference.submit({ seq, ptsMs, image, capturedAtMs, spacingMm, arrivedAt: performance.now() })) {
       this.metrics.framesSkipped.inc();
     }
     this.jpegMailbox.put(frame);

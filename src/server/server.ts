@@ -11,10 +11,11 @@ import type { ControlMessage } from './control.js';
 import { overallStatus, type Health } from './health.js';
 import { clientErrorHandler, createHttpServer, requestHandler, upgradeHandler } from './http.js';
 import { Hub, type HubLimits } from './hub.js';
-import { Inference } from './inference.js';
+import { Inference, type InferenceResult } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from '../wire/protocol.js';
 import { Relay } from './relay.js';
+import { IgtlServer, type IgtlServerOptions } from './igtl.js';
 
 /** Every limit of the service, explicit, with safe defaults (fuzz and load tests tune them). */
 export interface ServerLimits extends HubLimits {
@@ -64,6 +65,8 @@ export interface ServerOptions {
   /** Origins (besides the server's own) whose pages may open the stream. */
   allowOrigins?: string[];
   limits?: Partial<ServerLimits>;
+  /** Also serve masks over OpenIGTLink (`--igtl-port`); its bind policy is checked by the caller. */
+  igtl?: Omit<IgtlServerOptions, 'registry'>;
 }
 
 export interface RunningServer {
@@ -75,6 +78,8 @@ export interface RunningServer {
   metrics: Metrics;
   source: FrameSource;
   inference: Inference;
+  /** The OpenIGTLink server's port, with `igtl`. */
+  igtlPort?: number;
   /** Close frames to clients, ffmpeg and the worker stopped, sockets closed. */
   close(): Promise<void>;
 }
@@ -150,6 +155,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const relay = new Relay(hub, inference, metrics, limits.jpegQuality);
   source.on('frame', (frame: Frame) => relay.frame(frame));
   inference.on('mask', (result) => relay.mask(result));
+  // Started below, with the HTTP server; masks only come once the source runs, after both.
+  let igtl: IgtlServer | undefined;
+  inference.on('mask', (result: InferenceResult) => igtl?.send({
+    mask: result.mask,
+    image: result.frame.image,
+    capturedAtMs: result.frame.capturedAtMs ?? performance.timeOrigin + result.arrivedAt,
+    spacingMm: result.frame.spacingMm,
+    arrivedAt: result.arrivedAt,
+  }));
 
   // States: to the log, the metrics, and every client.
   metrics.setSourceState(source.state);
@@ -187,6 +201,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clients: hub.size,
     settings: settings(),
     uptimeS: Math.round((Date.now() - startedAt) / 1000),
+    igtl: igtl?.stats(),
+    igtlSource: source.igtlStats && { images: source.igtlStats.images, problems: { ...source.igtlStats.problems } },
   });
 
   // HTTP and the WebSocket upgrade, both behind the same gate.
@@ -199,6 +215,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
   let httpServer: Server;
   try {
+    if (options.igtl) igtl = await IgtlServer.start({ ...options.igtl, registry: metrics.registry });
     httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health));
     httpServer.maxConnections = limits.maxConnections;
     httpServer.headersTimeout = limits.headersTimeoutMs;
@@ -207,8 +224,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     httpServer.on('upgrade', upgradeHandler(gate, metrics, wss, () => hub.size < limits.maxClients, (ws, request) => hub.add(ws, request.socket.remoteAddress)));
     await listen(httpServer, host, options.port ?? DEFAULTS.port);
   } catch (error) {
-    // Nothing is connected yet: the worker and the hub's ping timer are all there is to stop.
-    await Promise.all([inference.stop(), hub.closeAll('server failed to start')]);
+    // Nothing is connected yet: the worker, the hub's ping timer and the OpenIGTLink listener are all there is to stop.
+    await Promise.all([inference.stop(), hub.closeAll('server failed to start'), igtl?.close()]);
     throw error;
   }
   const port = (httpServer.address() as AddressInfo).port;
@@ -233,12 +250,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // never get its close frame, and its socket would keep httpServer.close() waiting.
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       wss.close();
-      await Promise.all([hub.closeAll('server shutting down'), source.stop(), inference.stop()]);
+      await Promise.all([hub.closeAll('server shutting down'), source.stop(), inference.stop(), igtl?.close()]);
       httpServer.closeAllConnections();
       await closed;
     })());
 
-  return { url, port, host, health, metrics, source, inference, close };
+  return { url, port, host, health, metrics, source, inference, igtlPort: igtl?.port, close };
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

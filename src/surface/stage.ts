@@ -37,18 +37,19 @@ export interface StageInput {
 
 export interface StageOutput {
   mask: GrayImage;
+  kind: MaskKind;
   /** Undefined for `cells`. */
   surface?: BoneSurface;
 }
 
 export function surfaceStage(input: StageInput, settings: MaskSettings, params: SurfaceParams = DEFAULT_SURFACE): StageOutput {
-  if (settings.kind === 'cells') return { mask: input.cells };
+  if (settings.kind === 'cells') return { mask: input.cells, kind: 'cells' };
   const surface = traceSurface({ gray: input.gray, cellMask: input.cells, prior: input.prior }, params);
   const mask =
     settings.kind === 'surface'
       ? surfaceMask(surface, { thickness: settings.band })
       : regionMask(surface, { thickness: settings.band, depthRatio: settings.regionDepth });
-  return { mask, surface };
+  return { mask, kind: settings.kind, surface };
 }
 
 /** The surface as JSON for summary.json / metrics.json: polylines of [x, y, confidence], rows to 0.1 px. */

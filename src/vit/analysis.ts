@@ -1,7 +1,7 @@
 import type { ExtractOptions, GrayImage } from '../types.js';
 import type { Facet } from '../config.js';
 import { UserError } from '../util/errors.js';
-import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from './graph.js';
+import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest, type Precision } from './graph.js';
 import { vitWeights } from './session.js';
 import { checkPatching, runVit } from './extractor.js';
 
@@ -17,6 +17,7 @@ export interface AnalysisOptions {
   /** Blocks, 0-based. */
   layers: number[];
   noise?: ExtractOptions['noise'];
+  precision?: Precision;
 }
 
 export interface Analysis {
@@ -45,6 +46,7 @@ export async function analyzeImage(weightsPath: string, image: GrayImage, option
     loadSize: options.loadSize,
     facets: requests,
     noise: options.noise,
+    precision: options.precision,
   });
   const features = new Map<string, Float32Array>();
   for (const { facet, layer } of requests) features.set(`${facet}:${layer}`, outputs[facetOutputName(facet, layer)]);

@@ -3,7 +3,7 @@ import type { Facet } from '../config.js';
 import { normalizeRows, minMax } from '../util/vectors.js';
 import { UserError } from '../util/errors.js';
 import { preprocess } from './preprocess.js';
-import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest } from './graph.js';
+import { ATTENTION_OUTPUT, facetOutputName, type FacetRequest, type Precision } from './graph.js';
 import { vitSession, vitWeights, releaseSessions } from './session.js';
 import type { VitConfig, VitWeights } from './weights.js';
 
@@ -16,6 +16,8 @@ export interface DinoExtractorOptions {
   /** Block of the descriptors, 0-based (paper: 11, block 12 of ViT-S). */
   layer: number;
   facet: Facet;
+  /** Of the blocks' Linear layers; default fp32 (`auto` is resolved before, by pickPrecision). */
+  precision?: Precision;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function createDinoExtractor(options: DinoExtractorOptions): Promis
         loadSize: options.loadSize,
         facets: [{ facet: options.facet, layer: options.layer }],
         noise: extractOptions.noise,
+        precision: options.precision,
       });
       return {
         grid,
@@ -79,6 +82,7 @@ export interface VitRun {
   loadSize: number;
   facets: FacetRequest[];
   noise?: ExtractOptions['noise'];
+  precision?: Precision;
 }
 
 /**
@@ -98,6 +102,7 @@ export async function runVit(
     width: resized.width,
     facets: run.facets,
     attention: true,
+    precision: run.precision,
   });
   const [rows, cols] = session.grid; // a copy per image: callers own what they get
   return { outputs: await session.run(input), grid: [rows, cols], resized };

@@ -23,7 +23,7 @@ export class GraphBuilder {
   private readonly inputs: object[] = [];
   private readonly outputs: object[] = [];
   private readonly constants = new Map<string, string>();
-  private readonly weights = new Map<string, Float32Array>();
+  private readonly weights = new Map<string, Float32Array | Int8Array>();
   private counter = 0;
 
   /** A fresh value name. */
@@ -45,6 +45,15 @@ export class GraphBuilder {
    * Adding the same array under the same name again reuses it.
    */
   weight(name: string, data: Float32Array, dims: number[]): string {
+    return this.initializer(name, DataType.FLOAT, data, dims);
+  }
+
+  /** An int8 initializer (quantized weights), referenced and reused like weight(). */
+  int8(name: string, data: Int8Array, dims: number[]): string {
+    return this.initializer(name, DataType.INT8, data, dims);
+  }
+
+  private initializer(name: string, dataType: number, data: Float32Array | Int8Array, dims: number[]): string {
     const known = this.weights.get(name);
     if (known === data) return name;
     if (known) throw new Error(`initializer ${name} added twice with different data`);
@@ -53,12 +62,7 @@ export class GraphBuilder {
       throw new Error(`initializer ${name}: dims [${dims}] need ${count} values, got ${data.length}`);
     }
     this.weights.set(name, data);
-    this.initializers.push({
-      name,
-      dims,
-      dataType: DataType.FLOAT,
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
+    this.initializers.push({ name, dims, dataType, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 

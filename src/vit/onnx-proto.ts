@@ -88,7 +88,7 @@ const SCHEMA = {
 };
 
 /** onnx.TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, INT8: 3, INT64: 7 } as const;
 
 /** onnx.AttributeProto.AttributeType values used here. */
 export const AttributeType = { FLOAT: 1, INT: 2, INTS: 7 } as const;

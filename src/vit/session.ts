@@ -6,7 +6,7 @@ import { buildVitGraph, INPUT_NAME, type GraphRequest } from './graph.js';
 
 /**
  * onnxruntime sessions for built ViT graphs, cached per (weights file, stride, input size,
- * outputs): building a graph and creating a session take far longer than a run, so a video
+ * outputs, precision): building a graph and creating a session take far longer than a run, so a video
  * of one frame size creates exactly one.
  */
 
@@ -64,7 +64,7 @@ const cache = new Map<string, Promise<CachedSession>>();
 
 function cacheKey(weights: VitWeights, request: GraphRequest): string {
   const facets = request.facets.map((f) => `${f.facet}${f.layer}`).sort().join(',');
-  return `${weights.path}|s${request.stride}|${request.height}x${request.width}|${facets}|${request.attention ? 'attn' : ''}`;
+  return `${weights.path}|s${request.stride}|${request.height}x${request.width}|${facets}|${request.attention ? 'attn' : ''}|${request.precision ?? 'fp32'}`;
 }
 
 export function vitSession(weights: VitWeights, request: GraphRequest): Promise<VitSession> {
