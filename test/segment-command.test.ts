@@ -74,7 +74,7 @@ test('segment: --mm-per-px turns the tolerance into mm (default 2 mm)', async ()
   const { stdout } = await runCli(['segment', images[0], images[1], '--backend', 'physics', '--labels', labels, '--mm-per-px', '0.25', '--out', out]);
   assert.match(stdout, /mean \(2 images\)/);
   assert.match(stdout, /surface tolerance 2 mm \(8 px at 0\.25 mm\/px\)/);
-  const one = await runCli(['segment', images[0], '--backend', 'physics', '--labels', labels, '--out', out]);
+  const one = await runCli(['segment', images[0], '--backend', 'physics', '--labels', labels, '--out', out], 'info');
   assert.match(one.stdout, /mean \(1 image\)/);
   assert.match(one.stderr, /segment: 1 image,/);
   assert.match(one.stdout, /surface tolerance 10 px\n/);
