@@ -38,7 +38,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxBufferedBytes: 1 << 20,
   maxControlBytes: 4096,
   maxControlPerSecond: 20,
+  maxRefusalsPerSecond: 50,
   pingIntervalMs: 15_000,
+  stallTimeoutMs: 5000,
   maxClients: 64,
   maxConnections: 256,
   maxPayloadBytes: 64 * 1024,
@@ -212,7 +214,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
   // default): check often enough that a half-open request is dropped near headersTimeoutMs.
   const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(100, limits.headersTimeoutMs / 4) };
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false, autoPong: false });
   let httpServer: Server;
   try {
     if (options.igtl) igtl = await IgtlServer.start({ ...options.igtl, registry: metrics.registry });
