@@ -67,6 +67,8 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
     const framesDuring = mean(clients.map((_, i) => (abuseFramesAtEnd[i] - abuseFrom!.frames[i]) / (elapsed - abuseFrom!.t)));
     const abuseRss = samples.filter(([t]) => t >= abuseFrom!.t).map(([, mib]) => mib);
 
+    const closedEarly = clients.filter((client) => client.closed).length;
+
     // SIGTERM while the abuse still runs: the process must be gone within 2 s.
     const signalled = performance.now();
     run.child.kill('SIGTERM');
@@ -97,7 +99,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
       messagesDroppedForSlowClients: sumMetric(metrics, 'bonestream_client_messages_dropped_total'),
       workerRestarts: health.workerRestarts,
       clientsConnectedAtEnd: health.clients,
-      clientsClosedEarly: clients.filter((client) => client.closed).length,
+      clientsClosedEarly: closedEarly,
       abuseSeconds: Math.round(elapsed - abuseFrom!.t),
       abuseConnections: abuse!.connections,
       abuseMessagesSent: abuse!.messages,

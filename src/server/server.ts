@@ -28,6 +28,8 @@ export interface ServerLimits extends HubLimits {
   maxHeaderBytes: number;
   /** Time allowed for a request's headers (slow or half-open HTTP clients). */
   headersTimeoutMs: number;
+  /** Time allowed for a TLS handshake (Node's default, 120 s, lets stalled handshakes hold slots). */
+  tlsHandshakeTimeoutMs: number;
   jpegQuality: number;
   /** startServer waits this long at most for the source's first frame (so hello can give its size). */
   sourceStartWaitMs: number;
@@ -46,6 +48,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxPayloadBytes: 64 * 1024,
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 10_000,
+  tlsHandshakeTimeoutMs: 10_000,
   jpegQuality: 80,
   sourceStartWaitMs: 10_000,
   workerBackoffMs: { initial: 500, max: 10_000 },
@@ -213,8 +216,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
   // default): check often enough that a half-open request is dropped near headersTimeoutMs.
-  const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(100, limits.headersTimeoutMs / 4) };
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    connectionsCheckingInterval: Math.max(100, limits.headersTimeoutMs / 4),
+    handshakeTimeout: limits.tlsHandshakeTimeoutMs,
+  };
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false, autoPong: false });
+  // autoPong is off because the hub sends pongs itself, within each client's buffer limit (hub.ts).
   let httpServer: Server;
   try {
     if (options.igtl) igtl = await IgtlServer.start({ ...options.igtl, registry: metrics.registry });
