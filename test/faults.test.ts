@@ -14,7 +14,7 @@ import { makeTinyVit } from './helpers/tiny-vit.js';
 import { childPids, isRunning, processName, runBonestream, servedUrl, serveOn, sleep } from './helpers/live.js';
 
 /**
- * Faults the live service must survive (issue 7): its ffmpeg killed, a stalled source, inputs
+ * Faults the live service must survive: its ffmpeg killed, a stalled source, inputs
  * that are not (whole) videos, a crashing inference worker, bad weights, and signals.
  */
 const dir = tempDir('bonestream-faults-');
