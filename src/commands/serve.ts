@@ -18,7 +18,7 @@ import type { ServerOptions } from '../server/server.js';
 /** What `npm start` plays: the committed phantom video (src/phantom PHANTOM_VIDEO). */
 export const DEFAULT_VIDEO = fileURLToPath(new URL('../../fixtures/phantom-data/video.mp4', import.meta.url));
 
-/** SIGINT/SIGTERM must end the process within 2 s (issue 7), even if a part hangs. */
+/** SIGINT/SIGTERM must end the process within 2 s (docs/architecture.md, "Limits"), even if a part hangs. */
 const SHUTDOWN_DEADLINE_MS = 1800;
 
 interface ServeOptions extends BackendOptions, MaskOptions, SourceArgOptions {

@@ -170,8 +170,8 @@ export class Inference extends EventEmitter {
           this.ready = true;
           this.backend = message.backend;
           this.model = message.model;
-          // Restarts must open the same backend, not fall back or download again.
-          this.request = { ...this.request, backend: message.backend === 'dino' ? 'dino' : 'physics', download: false };
+          // Restarts must open the same backend, not fall back to another.
+          this.request = { ...this.request, backend: message.backend === 'dino' ? 'dino' : 'physics' };
           this.setState('running');
           settled?.();
           settled = undefined;

@@ -136,7 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hello: (): HelloMessage => ({
       type: 'hello',
       protocol: PROTOCOL_VERSION,
-      source: { ...sourceInfo(), state: source.state },
+      source: sourceStatus(),
       backend: inference.backend,
       model: inference.model,
       backendState: inference.state,
