@@ -10,7 +10,7 @@ import { openExtractor } from '../src/backend.js';
 import { DEFAULTS } from '../src/config.js';
 import { cosegment } from '../src/segment/cosegment.js';
 import { patchMaskToImage } from '../src/segment/mask.js';
-import { dice } from '../src/eval/metrics.js';
+import { dice } from '../src/eval/mask-scores.js';
 import { readGray } from '../src/io/image.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import type { Features, GrayImage } from '../src/types.js';
