@@ -4,7 +4,7 @@ import type { Page } from 'puppeteer-core';
 import { findChromium, launchChromium } from '../scripts/chromium.js';
 import { startPhantomServer } from './helpers/service.js';
 import { serveOn } from './helpers/live.js';
-import { skipOrFail } from './helpers/env.js';
+import { needing } from './helpers/env.js';
 
 /** Pixels of the canvas where the overlay colour dominates the gray video (overlay present). */
 function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
@@ -20,13 +20,14 @@ function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
   }, channel);
 }
 
+const chromium = findChromium();
+const withChromium = needing(chromium ? undefined : 'no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+
 const text = (page: Page, id: string) => page.$eval(`#${id}`, (element) => element.textContent ?? '');
 
-test('the client in headless Chromium draws the video with the mask overlay and live stats', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('the client in headless Chromium draws the video with the mask overlay and live stats', async () => {
   const server = await startPhantomServer({ token: 'browser-test-token' });
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   try {
     const page = await browser.newPage();
     const problems: string[] = [];
@@ -81,11 +82,9 @@ test('the client in headless Chromium draws the video with the mask overlay and 
   }
 });
 
-test('a disconnected client does not look live (dimmed, no mask, banner with the last mask\'s age, status unknown) and reconnects by itself', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('a disconnected client does not look live (dimmed, no mask, banner with the last mask\'s age, status unknown) and reconnects by itself', async () => {
   const first = await startPhantomServer();
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   let second: Awaited<ReturnType<typeof startPhantomServer>> | undefined;
   try {
     const page = await browser.newPage();
@@ -114,11 +113,9 @@ test('a disconnected client does not look live (dimmed, no mask, banner with the
   }
 });
 
-test('a source that is not running is flagged from the first message on (hello), not only after a status change', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('a source that is not running is flagged from the first message on (hello), not only after a status change', async () => {
   const server = await serveOn('/nonexistent/bonestream-absent.mp4', {});
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   try {
     const page = await browser.newPage();
     await page.goto(server.url);
