@@ -23,8 +23,8 @@ export interface BackendRequest {
 
 /**
  * Opens the feature backend the user asked for. `auto` takes DINO when its weights are in
- * models/ and otherwise the embedded physics backend, and says so. Nothing here downloads:
- * only `bonestream fetch-model` reaches the network.
+ * models/ and otherwise the embedded physics backend, and says so. Nothing here downloads
+ * (`fetch-model` does, and `serve --default` before it comes here).
  */
 export async function openExtractor(request: BackendRequest): Promise<Extractor> {
   if (request.backend === 'physics') {

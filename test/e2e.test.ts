@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp from 'sharp';
 import { renderPhantom, PHANTOM_VIDEO, PHANTOM_VIDEO_FPS } from '../src/phantom/index.js';
-import { dice } from '../src/eval/metrics.js';
+import { dice } from '../src/eval/mask-scores.js';
 import type { GrayImage } from '../src/types.js';
 import type { HelloMessage, MaskHeader } from '../src/wire/protocol.js';
 import { startPhantomServer, record, get, wsUrl } from './helpers/service.js';

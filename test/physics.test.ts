@@ -10,7 +10,7 @@ import { openExtractor } from '../src/backend.js';
 import { DEFAULTS } from '../src/config.js';
 import { cosegment } from '../src/segment/cosegment.js';
 import { patchMaskToImage } from '../src/segment/mask.js';
-import { dice } from '../src/eval/metrics.js';
+import { dice } from '../src/eval/mask-scores.js';
 import { readGray } from '../src/io/image.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import type { Features, GrayImage } from '../src/types.js';
@@ -147,22 +147,6 @@ test('noise ε: seeded and repeatable; ε = 0 leaves the features as they were',
   assert.equal(Array.from(a.descriptors), Array.from(b.descriptors));
   assert.not.equal(Array.from(a.descriptors), Array.from(c.descriptors));
   assert.not.equal(Array.from(a.descriptors), Array.from(clean.descriptors));
-});
-
-test('fast enough to run on every live frame (224 px, stride 8)', async () => {
-  const image = renderPhantom({ ...PHANTOM_VIDEO, width: 224, height: 224 }, 0).image;
-  for (let i = 0; i < 3; i++) await extractor.extract(image);
-  const times: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    const start = performance.now();
-    await extractor.extract(image);
-    times.push(performance.now() - start);
-  }
-  times.sort((x, y) => x - y);
-  console.log(`  physics extract, 224×224 at stride 8: best ${times[0].toFixed(1)} ms, median ${times[7].toFixed(1)} ms`);
-  // The target is < 20 ms on an idle core. The best of 15 runs is what the code costs; the
-  // median also measures how busy the machine is, so the bound is on the best.
-  assert.ok(times[0] < 100, `best ${times[0].toFixed(1)} ms`);
 });
 
 test('bad settings and images are refused with the value', async () => {

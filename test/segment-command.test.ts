@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { renderPhantom, phantomDefaults, stillOptions } from '../src/phantom/index.js';
 import { readGray, writeGrayPng } from '../src/io/image.js';
-import { dice, iou, surfacePrecisionRecall } from '../src/eval/metrics.js';
+import { dice, iou, surfacePrecisionRecall } from '../src/eval/mask-scores.js';
 import { runCli } from './helpers/cli.js';
 
 let root = '';
