@@ -4,7 +4,7 @@ import type { Page } from 'puppeteer-core';
 import { findChromium, launchChromium } from '../scripts/chromium.js';
 import { startPhantomServer } from './helpers/service.js';
 import { serveOn } from './helpers/live.js';
-import { skipOrFail } from './helpers/env.js';
+import { needing } from './helpers/env.js';
 import { renderPhantom, PHANTOM_VIDEO } from '../src/phantom/index.js';
 
 /** Pixels of the canvas where the overlay colour dominates the gray video (overlay present). */
@@ -21,13 +21,14 @@ function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
   }, channel);
 }
 
+const chromium = findChromium();
+const withChromium = needing(chromium ? undefined : 'no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+
 const text = (page: Page, id: string) => page.$eval(`#${id}`, (element) => element.textContent ?? '');
 
-test('the client in headless Chromium draws the video with the mask overlay and live stats', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('the client in headless Chromium draws the video with the mask overlay and live stats', async () => {
   const server = await startPhantomServer({ token: 'browser-test-token' });
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   try {
     const page = await browser.newPage();
     const problems: string[] = [];
@@ -94,11 +95,9 @@ function truthRows(): number[][] {
   });
 }
 
-test('the bone surface is a crisp line over the bone at devicePixelRatio 2, with the width and colour of the URL, and the fill on request', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('the bone surface is a crisp line over the bone at devicePixelRatio 2, with the width and colour of the URL, and the fill on request', async () => {
   const server = await startPhantomServer();
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   try {
     const page = await browser.newPage();
     await page.setViewport({ width: 800, height: 600, deviceScaleFactor: 2 });
@@ -162,11 +161,9 @@ test('the bone surface is a crisp line over the bone at devicePixelRatio 2, with
   }
 });
 
-test('a disconnected client does not look live (dimmed, no mask, banner with the last mask\'s age, status unknown) and reconnects by itself', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('a disconnected client does not look live (dimmed, no mask, banner with the last mask\'s age, status unknown) and reconnects by itself', async () => {
   const first = await startPhantomServer();
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   let second: Awaited<ReturnType<typeof startPhantomServer>> | undefined;
   try {
     const page = await browser.newPage();
@@ -195,11 +192,9 @@ test('a disconnected client does not look live (dimmed, no mask, banner with the
   }
 });
 
-test('a source that is not running is flagged from the first message on (hello), not only after a status change', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('a source that is not running is flagged from the first message on (hello), not only after a status change', async () => {
   const server = await serveOn('/nonexistent/bonestream-absent.mp4', {});
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   try {
     const page = await browser.newPage();
     await page.goto(server.url);

@@ -15,7 +15,10 @@ import { readGray } from '../src/io/image.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import type { Features, GrayImage } from '../src/types.js';
 import { renderPhantom, stillName, stillOptions, PHANTOM_VIDEO, PHANTOM_STILL_COUNT } from '../src/phantom/index.js';
-import { REPO_ROOT, sharedClip, skipOrFail } from './helpers/env.js';
+import { REPO_ROOT, sharedClip, needing } from './helpers/env.js';
+
+const clip = sharedClip();
+const withClip = needing(clip ? undefined : 'the shared lower-limb clip (../shared/data/lowerlimb-sweep.mp4) is absent');
 
 const DATA = join(REPO_ROOT, 'fixtures/phantom-data');
 const extractor = createPhysicsExtractor({ stride: 8, loadSize: 224 });
@@ -174,10 +177,8 @@ async function clipFrames(path: string, seconds: number[]): Promise<GrayImage[]>
   return frames;
 }
 
-test('real lower-limb clip: what is marked as bone lies over an acoustic shadow', async () => {
-  const clip = sharedClip();
-  if (!clip) return skipOrFail('the shared lower-limb clip (../shared/data/lowerlimb-sweep.mp4) is absent');
-  const frames = await clipFrames(clip, [7, 11, 15, 19, 23]);
+withClip('real lower-limb clip: what is marked as bone lies over an acoustic shadow', async () => {
+  const frames = await clipFrames(clip!, [7, 11, 15, 19, 23]);
   const features = await Promise.all(frames.map((frame) => extractor.extract(frame)));
   const result = cosegment(features, { k: 'auto', tau: DEFAULTS.tau, votes: DEFAULTS.votes, seed: 0 });
   const ratios: string[] = [];
