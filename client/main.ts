@@ -1,11 +1,16 @@
 /**
- * The bonestream browser client: video on a canvas with the newest bone mask over it.
+ * The bonestream browser client: video on a canvas with the newest bone surface over it, as a
+ * line drawn in screen pixels (the canvas is sized to its element × devicePixelRatio, so the
+ * line stays crisp and anti-aliased at any zoom), and the mask itself as an optional fill.
+ *
+ * URL options set the toolbar's starting values: `?colour=ff0000&width=3&fill=1`.
  *
  * Alignment: by default the newest frame is drawn (live video, no added delay) with the
  * newest mask over it, and a note says how many frames behind the video the mask is; with
  * "sync to mask" the frame the mask was computed from is drawn instead (kept by seq), so the
  * overlay is exact and the video runs late by the mask latency.
  */
+import type { SurfacePoint } from '../src/surface/types.js';
 import { decodeBinary, type HelloMessage, type MaskHeader, type TextMessage, type StatusMessage } from '../src/wire/protocol.js';
 import { RateMeter } from '../src/wire/rate.js';
 
@@ -32,19 +37,35 @@ const ui = {
   maskAge: $('mask-age'),
   opacity: $<HTMLInputElement>('opacity'),
   colour: $<HTMLInputElement>('colour'),
+  lineWidth: $<HTMLInputElement>('line-width'),
+  fill: $<HTMLInputElement>('fill'),
   sync: $<HTMLInputElement>('sync'),
   fullscreen: $<HTMLButtonElement>('fullscreen'),
   connection: $('connection'),
   note: $('note'),
+  banner: $('banner'),
 };
+/** Toolbar fields that describe the server's state: none of them is known while disconnected. */
+const STATUS_FIELDS = [ui.backend, ui.sourceState, ui.fpsIn, ui.masksPerSecond, ui.maskAge];
 
-const token = new URLSearchParams(location.search).get('token');
+const query = new URLSearchParams(location.search);
+const token = query.get('token');
+applyUrlOptions(query);
 const frames = new Map<number, ImageBitmap>();
 let newestFrame = -1;
-let mask: { header: MaskHeader; pixels: Uint8ClampedArray; receivedAt: number } | undefined;
+let mask: { header: MaskHeader; pixels: Uint8ClampedArray; polylines: SurfacePoint[][]; receivedAt: number } | undefined;
 const fpsIn = new RateMeter();
 const masksIn = new RateMeter();
 let reconnectWait = RECONNECT_MS.initial;
+/**
+ * Between a close and the next hello nothing on screen is current: the picture is dimmed, the
+ * mask hidden, and a banner says how long ago the last mask came (a bedside display must not
+ * look live when it is not).
+ */
+let online = false;
+let lastMaskAt: number | undefined;
+/** Why the source is not running (from hello or status), shown over the picture. */
+let sourceProblem: string | undefined;
 
 function connect(): void {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -59,6 +80,7 @@ function connect(): void {
   ws.onclose = (event) => {
     const why = event.code === 1001 ? 'server stopped' : event.code === 1006 ? 'connection lost' : `closed (${event.code})`;
     setConnection(`${why}; reconnecting in ${(reconnectWait / 1000).toFixed(1)} s`, true);
+    goOffline();
     setTimeout(connect, reconnectWait);
     reconnectWait = Math.min(reconnectWait * 2, RECONNECT_MS.max);
   };
@@ -81,7 +103,22 @@ function onText(message: TextMessage): void {
   }
 }
 
+function goOffline(): void {
+  if (!online) return;
+  online = false;
+  document.body.classList.add('offline');
+  for (const field of STATUS_FIELDS) {
+    field.textContent = 'unknown';
+    field.className = 'unknown';
+  }
+  ui.note.textContent = '';
+  draw();
+  showBanner();
+}
+
 function onHello(hello: HelloMessage): void {
+  online = true;
+  document.body.classList.remove('offline');
   // A restarted server counts frames from 0 again: forget the previous connection's.
   for (const bitmap of frames.values()) bitmap.close();
   frames.clear();
@@ -90,11 +127,11 @@ function onHello(hello: HelloMessage): void {
   ui.maskAge.textContent = '–';
   ui.maskAge.className = '';
   if (hello.source.width && hello.source.height) {
-    canvas.width = overlay.width = hello.source.width;
-    canvas.height = overlay.height = hello.source.height;
+    overlay.width = hello.source.width;
+    overlay.height = hello.source.height;
   }
   showBackend(hello.backend, hello.model, hello.backendState);
-  showSource(hello.source.state);
+  showSource(hello.source.state, hello.source.detail);
 }
 
 function showStatus(status: StatusMessage): void {
@@ -103,8 +140,24 @@ function showStatus(status: StatusMessage): void {
 }
 
 function showSource(state: string, detail?: string): void {
-  ui.sourceState.textContent = state + (detail ? ` (${detail})` : '');
+  ui.sourceState.textContent = state;
   ui.sourceState.className = state === 'running' ? '' : 'bad';
+  // The reason can be long (a path and an ffmpeg message): over the picture, not in the toolbar.
+  sourceProblem = state === 'running' ? undefined : `source ${state}${detail ? `: ${detail}` : ''}`;
+  showBanner();
+}
+
+/** The banner over the picture: the connection when it is lost, else a source that is not running. */
+function showBanner(): void {
+  const since = lastMaskAt === undefined ? 'no mask received yet' : `last mask ${formatAge(performance.now() - lastMaskAt)} ago`;
+  const text = online ? sourceProblem : `NOT LIVE: no connection to the server (${since})`;
+  ui.banner.hidden = text === undefined;
+  ui.banner.textContent = text ?? '';
+}
+
+function formatAge(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
 function showBackend(name: string, model: string, state: string): void {
@@ -114,7 +167,8 @@ function showBackend(name: string, model: string, state: string): void {
 }
 
 async function onBinary(data: Uint8Array): Promise<void> {
-  const { header, payload } = decodeBinary(data);
+  const decoded = decodeBinary(data);
+  const { header, payload } = decoded;
   if (header.type === 'frame') {
     fpsIn.mark();
     const bitmap = await createImageBitmap(new Blob([payload as BlobPart], { type: 'image/jpeg' }));
@@ -139,7 +193,8 @@ async function onBinary(data: Uint8Array): Promise<void> {
     overlayContext.drawImage(bitmap, 0, 0);
     bitmap.close();
     const pixels = overlayContext.getImageData(0, 0, header.width, header.height).data;
-    mask = { header, pixels, receivedAt: performance.now() };
+    mask = { header, pixels, polylines: 'polylines' in decoded ? decoded.polylines : [], receivedAt: performance.now() };
+    lastMaskAt = mask.receivedAt;
     paintOverlay();
     draw();
   }
@@ -165,16 +220,27 @@ function draw(): void {
   const seq = sync ? mask!.header.seq : newestFrame;
   const frame = frames.get(seq);
   if (!frame) return;
-  if (canvas.width !== frame.width || canvas.height !== frame.height) {
-    canvas.width = frame.width;
-    canvas.height = frame.height;
+  const dpr = window.devicePixelRatio || 1;
+  const width = Math.max(1, Math.round(canvas.clientWidth * dpr));
+  const height = Math.max(1, Math.round(canvas.clientHeight * dpr));
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
   }
+  // The frame fitted into the canvas, centred, aspect kept (what object-fit: contain did).
+  const scale = Math.min(width / frame.width, height / frame.height);
+  const box = { x: (width - frame.width * scale) / 2, y: (height - frame.height * scale) / 2, scale };
+  context.fillStyle = '#000';
+  context.fillRect(0, 0, width, height);
   context.globalAlpha = 1;
-  context.drawImage(frame, 0, 0);
-  if (mask) {
-    context.globalAlpha = Number(ui.opacity.value);
-    context.drawImage(overlay, 0, 0, canvas.width, canvas.height);
-    context.globalAlpha = 1;
+  context.drawImage(frame, box.x, box.y, frame.width * scale, frame.height * scale);
+  if (mask && online) {
+    if (ui.fill.checked || mask.polylines.length === 0) {
+      context.globalAlpha = Number(ui.opacity.value);
+      context.drawImage(overlay, box.x, box.y, frame.width * scale, frame.height * scale);
+      context.globalAlpha = 1;
+    }
+    strokeSurface(mask.polylines, box, dpr);
     const behind = newestFrame - mask.header.seq;
     ui.note.textContent = sync
       ? `video delayed to the mask's frame ${mask.header.seq} (${behind} frames behind live)`
@@ -182,7 +248,43 @@ function draw(): void {
   }
 }
 
+/**
+ * The surface as a line in canvas (device) pixels: a point (x, y) is the centre of source
+ * pixel (x, y), so it lands at box + (x + 0.5) × scale; the width is in CSS pixels.
+ */
+function strokeSurface(polylines: SurfacePoint[][], box: { x: number; y: number; scale: number }, dpr: number): void {
+  context.strokeStyle = ui.colour.value;
+  context.lineWidth = lineWidth() * dpr;
+  context.lineJoin = 'round';
+  context.lineCap = 'round';
+  context.beginPath();
+  for (const line of polylines) {
+    line.forEach((point, i) => {
+      const x = box.x + (point.x + 0.5) * box.scale;
+      const y = box.y + (point.y + 0.5) * box.scale;
+      if (i === 0) context.moveTo(x, y);
+      else context.lineTo(x, y);
+    });
+  }
+  context.stroke();
+}
+
+function lineWidth(): number {
+  const value = Number(ui.lineWidth.value);
+  return Number.isFinite(value) && value > 0 ? Math.min(value, 12) : 2;
+}
+
+/** `colour` (hex, with or without #), `width` (line, CSS px) and `fill` (1/0) from the page's URL; bad values are ignored. */
+function applyUrlOptions(params: URLSearchParams): void {
+  const colour = params.get('colour');
+  if (colour && /^#?[0-9a-f]{6}$/i.test(colour)) ui.colour.value = `#${colour.replace('#', '').toLowerCase()}`;
+  const width = Number(params.get('width'));
+  if (params.has('width') && width >= 0.5 && width <= 12) ui.lineWidth.value = String(width);
+  if (params.has('fill')) ui.fill.checked = params.get('fill') !== '0';
+}
+
 function showStats(): void {
+  if (!online) return showBanner();
   ui.fpsIn.textContent = fpsIn.perSecond().toFixed(1);
   ui.masksPerSecond.textContent = masksIn.perSecond().toFixed(1);
   if (mask) {
@@ -207,6 +309,10 @@ ui.colour.addEventListener('input', () => {
   draw();
 });
 ui.opacity.addEventListener('input', draw);
+ui.lineWidth.addEventListener('input', draw);
+ui.fill.addEventListener('change', draw);
+// The canvas follows its element and the screen's pixel density (window resize, zoom, full screen).
+new ResizeObserver(() => draw()).observe(canvas);
 ui.sync.addEventListener('change', draw);
 ui.fullscreen.addEventListener('click', () => {
   if (document.fullscreenElement) void document.exitFullscreen();

@@ -8,7 +8,10 @@ import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import { createPhysicsExtractor } from '../src/physics/extractor.js';
 import { renderPhantom, phantomDefaults } from '../src/phantom/index.js';
 import type { GrayImage } from '../src/types.js';
-import { sharedClip, skipOrFail } from './helpers/env.js';
+import { sharedClip, needing } from './helpers/env.js';
+
+const clip = sharedClip();
+const withClip = needing(clip ? undefined : 'the development clip ../shared/data/lowerlimb-sweep.mp4 is absent');
 
 const options: BankOptions = { window: 4, tau: 0.2, votes: 65, seed: 0, k: 3 };
 
@@ -103,10 +106,10 @@ test('update: τ and p apply at once, a smaller window drops old frames, reset e
   assert.is(bank.push(frame(7)).k, 2);
   bank.reset();
   assert.is(bank.push(frame(8)).framesInWindow, 1);
-  assert.throws(() => bank.update({ window: 0 }), /window must be a positive integer \(got 0\)/);
-  assert.throws(() => new RollingBank({ ...options, k: 0 }), /k must be a positive integer or auto/);
-  assert.throws(() => bank.update({ tau: 1.5 }), /tau must be in 0\.\.1 \(got 1\.5\)/);
-  assert.throws(() => bank.update({ votes: -1 }), /votes must be a percentage in 0\.\.100 \(got -1\)/);
+  assert.throws(() => bank.update({ window: 0 }), /--window must be an integer in 1\.\.100 \(got 0\)/);
+  assert.throws(() => new RollingBank({ ...options, k: 0 }), /--k must be an integer in 1\.\.64 or auto \(got 0\)/);
+  assert.throws(() => bank.update({ tau: 1.5 }), /--tau must be a number in 0\.\.1 \(got 1\.5\)/);
+  assert.throws(() => bank.update({ votes: -1 }), /--votes must be a number in 0\.\.100 \(got -1\)/);
   assert.is(bank.options.tau, 0.2, 'a refused update changes nothing');
 });
 
@@ -118,11 +121,9 @@ function decodeFrames(path: string, fps: number, width: number, height: number, 
   return Array.from({ length: stdout.length / (width * height) }, (_, i) => ({ width, height, data: new Uint8Array(stdout.subarray(i * width * height, (i + 1) * width * height)) }));
 }
 
-test('real clip (physics backend): no scene change along the sweep, one at a cut to the phantom', async () => {
-  const clip = sharedClip();
-  if (!clip) return skipOrFail('the development clip ../shared/data/lowerlimb-sweep.mp4 is absent');
+withClip('real clip (physics backend): no scene change along the sweep, one at a cut to the phantom', async () => {
   const [width, height] = [475, 406];
-  const sweep = decodeFrames(clip, 2, width, height, 24);
+  const sweep = decodeFrames(clip!, 2, width, height, 24);
   assert.is(sweep.length, 24);
   const level = process.env.BONESTREAM_LOG;
   process.env.BONESTREAM_LOG = 'warn'; // the backend announces itself at info level

@@ -10,7 +10,7 @@ import { openExtractor } from '../backend.js';
 import { readGray, writeGrayPng } from '../io/image.js';
 import { segmentImages, type SegmentInput } from '../eval/score.js';
 import { overlayPng } from '../segment/overlay.js';
-import type { MaskScores } from '../eval/metrics.js';
+import type { MaskScores } from '../eval/mask-scores.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
 import { makeOutDir } from '../io/out-dir.js';

@@ -3,6 +3,13 @@ import { access } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
 import type { GrayImage } from '../types.js';
 
+/**
+ * The smallest side of an input image: one patch of the largest-patch DINO model (ViT/16).
+ * Anything smaller is no B-mode image (a 1×1 placeholder, a thumbnail) and would be upscaled
+ * into a meaningless mask.
+ */
+const MIN_SIDE = 16;
+
 /** Reads any image sharp understands as 8-bit grayscale; errors name the file. */
 export async function readGray(path: string): Promise<GrayImage> {
   try {
@@ -10,13 +17,18 @@ export async function readGray(path: string): Promise<GrayImage> {
   } catch {
     throw new UserError(`${path}: no such file`);
   }
+  let decoded;
   try {
-    const { data, info } = await sharp(path).grayscale().raw().toBuffer({ resolveWithObject: true });
-    // grayscale() may keep an alpha channel; keep the first channel only.
-    return { width: info.width, height: info.height, data: firstChannel(data, info.channels) };
+    decoded = await sharp(path).grayscale().raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw new UserError(`${path}: not a readable image (${(error as Error).message})`);
   }
+  const { data, info } = decoded;
+  if (info.width < MIN_SIDE || info.height < MIN_SIDE) {
+    throw new UserError(`${path}: ${info.width}×${info.height} pixels is too small to segment (at least ${MIN_SIDE}×${MIN_SIDE}, one ViT patch)`);
+  }
+  // grayscale() may keep an alpha channel; keep the first channel only.
+  return { width: info.width, height: info.height, data: firstChannel(data, info.channels) };
 }
 
 function firstChannel(data: Buffer, channels: number): Uint8Array {

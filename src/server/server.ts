@@ -15,7 +15,9 @@ import { Inference, type InferenceResult } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from '../wire/protocol.js';
 import { Relay } from './relay.js';
+import { checkMethodSettings } from '../settings.js';
 import { IgtlServer, type IgtlServerOptions } from './igtl.js';
+import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
 
 /** Every limit of the service, explicit, with safe defaults (fuzz and load tests tune them). */
 export interface ServerLimits extends HubLimits {
@@ -58,10 +60,14 @@ export interface ServerOptions {
   source: SourceSpec;
   sourceOptions?: FrameSourceOptions;
   backend: BackendRequest;
+  /** The method's settings (src/settings.ts); checked here, before a worker starts. */
   window?: number;
   tau?: number;
   votes?: number;
   seed?: number;
+  k?: number | 'auto';
+  /** What the masks show (`--mask`, `--band`, `--region-depth`); DEFAULT_MASK when absent. */
+  mask?: MaskSettings;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -102,15 +108,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = createMetrics();
   const startedAt = Date.now();
 
+  const bank = {
+    window: options.window ?? DEFAULTS.window,
+    tau: options.tau ?? DEFAULTS.tau,
+    votes: options.votes ?? DEFAULTS.votes,
+    seed: options.seed ?? DEFAULTS.seed,
+    k: options.k ?? 'auto',
+  };
+  checkMethodSettings(bank);
   const inference = new Inference({
     request: options.backend,
-    bank: {
-      window: options.window ?? DEFAULTS.window,
-      tau: options.tau ?? DEFAULTS.tau,
-      votes: options.votes ?? DEFAULTS.votes,
-      seed: options.seed ?? DEFAULTS.seed,
-      k: 'auto',
-    },
+    bank,
+    mask: options.mask ?? DEFAULT_MASK,
     backoffMs: limits.workerBackoffMs,
   });
   // A service waits for its device or stream to come up rather than giving up on the first try.
@@ -137,7 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hello: (): HelloMessage => ({
       type: 'hello',
       protocol: PROTOCOL_VERSION,
-      source: { ...sourceInfo(), state: source.state },
+      source: sourceStatus(),
       backend: inference.backend,
       model: inference.model,
       backendState: inference.state,
