@@ -94,8 +94,9 @@ async function counter(url: string, series: string): Promise<number> {
 }
 
 test('a client that floods pings and pongs and never reads: its buffer stays bounded, it is closed (not reading), the readers\' frame rate holds', async () => {
-  const STALL_MS = 2000;
-  const ATTACK_MS = 15_000;
+  // Long enough for the pongs to fill the buffer (so some are dropped) before the stall is noticed.
+  const STALL_MS = 4000;
+  const ATTACK_MS = 20_000;
   const server = await serveOn(clip, { loop: true, realtime: true }, { limits: { maxBufferedBytes: MAX_BUFFERED, stallTimeoutMs: STALL_MS } });
   const good = Array.from({ length: GOOD_CLIENTS }, () => countingClient(wsUrl(server)));
   let attacker: Abuser | undefined;

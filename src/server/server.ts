@@ -15,16 +15,15 @@ import { Inference, type InferenceResult } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from '../wire/protocol.js';
 import { Relay } from './relay.js';
+import { ConnectionSlots, type SlotLimits } from './slots.js';
 import { checkMethodSettings } from '../settings.js';
 import { IgtlServer, type IgtlServerOptions } from './igtl.js';
 import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
 
 /** Every limit of the service, explicit, with safe defaults (fuzz and load tests tune them). */
-export interface ServerLimits extends HubLimits {
+export interface ServerLimits extends HubLimits, SlotLimits {
   /** WebSocket clients at once; more get 503. */
   maxClients: number;
-  /** TCP connections at once (HTTP and WebSocket); more are dropped on accept. */
-  maxConnections: number;
   /** Largest WebSocket message accepted at all; larger ones close the socket (1009). */
   maxPayloadBytes: number;
   maxHeaderBytes: number;
@@ -47,6 +46,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   stallTimeoutMs: 5000,
   maxClients: 64,
   maxConnections: 256,
+  maxPendingPerAddress: 64,
   maxPayloadBytes: 64 * 1024,
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 10_000,
@@ -221,7 +221,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   // HTTP and the WebSocket upgrade, both behind the same gate.
   const scheme = options.tls ? 'https' : 'http';
-  const gate = accessGate({ token, host, scheme, allowOrigins: options.allowOrigins ?? [] });
+  // Connections whose requests pass the gate keep their slots; the others are evicted first (slots.ts).
+  const slots = new ConnectionSlots(limits, metrics);
+  const gate = slots.marking(accessGate({ token, host, scheme, allowOrigins: options.allowOrigins ?? [] }));
 
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
   // default): check often enough that a half-open request is dropped near headersTimeoutMs.
@@ -236,7 +238,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     if (options.igtl) igtl = await IgtlServer.start({ ...options.igtl, registry: metrics.registry });
     httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health));
-    httpServer.maxConnections = limits.maxConnections;
+    slots.attach(httpServer);
     httpServer.headersTimeout = limits.headersTimeoutMs;
     httpServer.requestTimeout = limits.headersTimeoutMs * 3;
     httpServer.on('clientError', clientErrorHandler);
