@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { ffmpegCommand } from './ffmpeg-command.js';
 import { DamageLog, StderrTail, StreamLogParser, failureReason } from './ffmpeg-log.js';
-import { checkCrop, describeSource, type SourceSpec } from './spec.js';
+import { checkCrop, describeSource, type Crop, type SourceSpec } from './spec.js';
+import type { DicomFacts } from '../io/dicom/file.js';
 import { errorMessage } from '../util/errors.js';
 
 /** What one ffmpeg run delivers: gray frames of this size (after --crop) at this rate. */
@@ -12,6 +13,10 @@ export interface SourceInfo {
   fps: number;
   /** Files: the input's duration, for progress; undefined for live streams. */
   durationMs?: number;
+  /** mm per pixel along x and y, where the file says (DICOM). */
+  spacingMm?: [number, number];
+  /** DICOM files: the patient-free facts of the file, and the image area cut out. */
+  dicom?: DicomFacts & { crop?: Crop & { from: '--crop' | 'ultrasound region' } };
 }
 
 export interface DecoderExit {
