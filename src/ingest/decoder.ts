@@ -34,6 +34,8 @@ export interface DecoderExit {
   decodeError?: string;
   /** The input ended before the data its index promised (ffmpeg: "partial file"). */
   truncated: boolean;
+  /** Who decoded, for messages about damage: 'ffmpeg' when absent. */
+  decoder?: 'ffmpeg' | 'DICOM';
 }
 
 export interface DecoderOptions {

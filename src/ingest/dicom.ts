@@ -78,6 +78,7 @@ export class SkippedFrames {
       decodeErrors: this.count,
       ...(this.first ? { decodeError: this.first } : {}),
       truncated: input.file.truncated,
+      decoder: 'DICOM',
     };
   }
 }

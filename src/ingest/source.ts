@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { startDecoder, type DecoderExit, type DecoderRun, type SourceInfo } from './decoder.js';
 import { IgtlInputStats, startIgtlRun, type RunFrame } from './igtl-run.js';
 import { startDicomRun } from './dicom.js';
-import { isDicomFile } from '../io/dicom/file.js';
+import { readsAsDicom } from '../io/dicom/file.js';
 import { describeSource, isRestartable, type SourceSpec } from './spec.js';
 import { checkSourceExists, corruptVideo, isDamaged, openFailure } from './open-errors.js';
 import { UserError, errorMessage } from '../util/errors.js';
@@ -142,7 +142,7 @@ export class FrameSource extends EventEmitter {
       this.finish('error', error.message);
       throw error;
     });
-    this.dicom = this.spec.kind === 'file' && (await isDicomFile(this.spec.input));
+    this.dicom = this.spec.kind === 'file' && (await readsAsDicom(this.spec.input));
     return new Promise<SourceInfo>((resolve, reject) => {
       this.starting = { resolve, reject };
       this.setState('starting');

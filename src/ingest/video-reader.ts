@@ -1,7 +1,7 @@
 import { startDecoder, type DecoderExit, type SourceInfo } from './decoder.js';
 import { SkippedFrames, openDicomInput } from './dicom.js';
 import type { GrayImage } from '../types.js';
-import { isDicomFile } from '../io/dicom/file.js';
+import { readsAsDicom } from '../io/dicom/file.js';
 import { checkSourceExists, openFailure } from './open-errors.js';
 import { describeSource, type SourceSpec } from './spec.js';
 import type { Frame } from './source.js';
@@ -28,7 +28,7 @@ export interface VideoReader {
 export async function openVideo(spec: SourceSpec, stdin?: NodeJS.ReadableStream): Promise<VideoReader> {
   await checkSourceExists(spec);
   // Known by content: ffmpeg would lose frames of a DICOM cine and miss its region and spacing.
-  if (spec.kind === 'file' && (await isDicomFile(spec.input))) return openDicomVideo(spec);
+  if (spec.kind === 'file' && (await readsAsDicom(spec.input))) return openDicomVideo(spec);
   const run = startDecoder(spec, { stdin });
   let info: SourceInfo;
   try {

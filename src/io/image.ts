@@ -2,14 +2,48 @@ import sharp, { type Sharp } from 'sharp';
 import { access } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
 import type { GrayImage } from '../types.js';
+import { log } from '../util/log.js';
+import { cropGray } from './crop.js';
+import { describeDicom, openDicom, readsAsDicom } from './dicom/file.js';
 
-/** Reads any image sharp understands as 8-bit grayscale; errors name the file. */
+/** An image as read, with its pixel size where the file gives one (DICOM). */
+export interface ReadImage {
+  image: GrayImage;
+  /** mm per pixel along x and y. */
+  spacingMm?: [number, number];
+}
+
+/** Reads any image sharp understands, or a DICOM file, as 8-bit grayscale; errors name the file. */
 export async function readGray(path: string): Promise<GrayImage> {
+  return (await readImage(path)).image;
+}
+
+/**
+ * readGray with the pixel size. A DICOM file (known by content) gives its first frame, cut to
+ * its ultrasound region, and the region's or PixelSpacing's size; other images give none.
+ */
+export async function readImage(path: string): Promise<ReadImage> {
   try {
     await access(path);
   } catch {
     throw new UserError(`${path}: no such file`);
   }
+  if (await readsAsDicom(path)) return readDicomImage(path);
+  return { image: await readWithSharp(path) };
+}
+
+async function readDicomImage(path: string): Promise<ReadImage> {
+  const file = await openDicom(path);
+  const { region, spacingMm } = file.header;
+  log.info(`${path}: DICOM, ${describeDicom(file)}${region ? `; image area ${region.width}x${region.height} at ${region.x},${region.y} (ultrasound region)` : ''}`);
+  if (file.header.frames > 1) log.info(`${path}: its first frame is used; \`bonestream video\` reads all ${file.header.frames}`);
+  const frame = await file.readFrame(0).catch((error: Error) => {
+    throw new UserError(`${path}: ${error.message}`);
+  });
+  return { image: region ? cropGray(frame, region) : frame, ...(spacingMm ? { spacingMm } : {}) };
+}
+
+async function readWithSharp(path: string): Promise<GrayImage> {
   try {
     const { data, info } = await sharp(path).grayscale().raw().toBuffer({ resolveWithObject: true });
     // grayscale() may keep an alpha channel; keep the first channel only.

@@ -48,3 +48,12 @@ export async function isDicomFile(path: string): Promise<boolean> {
     await file.close();
   }
 }
+
+/**
+ * Whether the DICOM reader takes this file: its content is DICOM, or its name ends in .dcm or
+ * .dicom — then the reader's error says why it is not one, which helps more than ffmpeg's or
+ * sharp's "unknown format".
+ */
+export async function readsAsDicom(path: string): Promise<boolean> {
+  return /\.(dcm|dicom)$/i.test(path) || (await isDicomFile(path));
+}

@@ -5,7 +5,7 @@ import { plural } from '../../util/plural.js';
 import { parseDicom, syntaxName, type DicomHeader, type ParsedDicom } from './header.js';
 import { availableFrames, decodeFrame } from './pixels.js';
 
-export { isDicomFile } from './detect.js';
+export { isDicomFile, readsAsDicom } from './detect.js';
 export { CONVERT_HINT, type Area, type DicomHeader } from './header.js';
 
 /** Patient-free facts about a file, for messages and summaries. */
