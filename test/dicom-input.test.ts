@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { FrameSource, parseSource, type Frame } from '../src/ingest/source.js';
+import { FrameSource, parseSource } from '../src/ingest/source.js';
 import { openVideo } from '../src/ingest/video-reader.js';
 import { readGray, readImage, writeGrayPng } from '../src/io/image.js';
 import { loadLabelledImages } from '../src/eval/dataset.js';
@@ -14,7 +14,7 @@ import { UserError } from '../src/util/errors.js';
 import { runCli } from './helpers/cli.js';
 import { DICOM_DIR, PATIENT_STRINGS } from './helpers/dicom.js';
 import { serveOn } from './helpers/live.js';
-import { tempDir, waitFor } from './helpers/videos.js';
+import { collect, tempDir, waitFor } from './helpers/videos.js';
 
 /** DICOM files wherever images and videos are taken: video, serve's source, segment, features, experiment directories. */
 const dir = tempDir('bonestream-dicom-input-');
@@ -87,20 +87,8 @@ test('video refuses JPEG 2000, a text file named .dcm and a cut header, naming t
   }
 });
 
-async function collect(source: FrameSource, limit: number): Promise<Frame[]> {
-  const frames: Frame[] = [];
-  const ended = new Promise<void>((resolve) => source.once('end', resolve));
-  source.on('frame', (frame: Frame) => {
-    frames.push(frame);
-    if (frames.length === limit) void source.stop();
-  });
-  await source.start();
-  await ended;
-  return frames;
-}
-
 test('serve\'s source: --loop replays the cine again and again with seq and pts going on; frames carry the spacing; without --loop it ends after every frame', async () => {
-  const looped = await collect(new FrameSource(parseSource(at('cine-rle.dcm'), { loop: true })), 4 * 3 + 1);
+  const looped = (await collect(new FrameSource(parseSource(at('cine-rle.dcm'), { loop: true })), 4 * 3 + 1)).frames;
   assert.is(looped.length, 13);
   for (let i = 1; i < looped.length; i++) {
     assert.is(looped[i].seq, i);
@@ -108,7 +96,7 @@ test('serve\'s source: --loop replays the cine again and again with seq and pts 
   }
   assert.equal(Array.from(looped[5].image.data), Array.from(looped[1].image.data), 'the second pass shows the file again');
   const once = new FrameSource(parseSource(at('cine-mono8-region.dcm'), {}));
-  const frames = await collect(once, Infinity);
+  const { frames } = await collect(once);
   assert.is(frames.length, 10);
   assert.equal(frames[0].spacingMm, [0.2, 0.25]);
   assert.equal([frames[0].image.width, frames[0].image.height], [80, 56]);
@@ -117,7 +105,7 @@ test('serve\'s source: --loop replays the cine again and again with seq and pts 
 
 test('serve\'s source with --realtime plays at the file\'s rate (FrameTime 40 ms)', async () => {
   const started = Date.now();
-  const frames = await collect(new FrameSource(parseSource(at('cine-mono8-region.dcm'), { realtime: true })), Infinity);
+  const { frames } = await collect(new FrameSource(parseSource(at('cine-mono8-region.dcm'), { realtime: true })));
   const elapsed = Date.now() - started;
   assert.is(frames.length, 10);
   assert.ok(elapsed >= 9 * 40 * 0.9 && elapsed < 9 * 40 + 2500, `took ${elapsed} ms for 360 ms of cine`);

@@ -83,6 +83,20 @@ export class SkippedFrames {
   }
 }
 
+/** The file's frames in order, cut to the image area; one that fails to decode is counted in `skipped` and passed over. */
+export async function* decodedFrames(input: DicomInput, skipped: SkippedFrames, stopped: () => boolean): AsyncGenerator<{ index: number; image: GrayImage }> {
+  for (let index = 0; index < input.file.frames && !stopped(); index++) {
+    let image: GrayImage;
+    try {
+      image = await input.frame(index);
+    } catch (error) {
+      skipped.add(error);
+      continue;
+    }
+    yield { index, image };
+  }
+}
+
 /**
  * A DICOM file as a live source's run, shaped like an ffmpeg run so FrameSource handles it the
  * same way: frames as fast as they decode, or at the file's rate with --realtime; with --loop the
@@ -115,16 +129,9 @@ export function startDicomRun(spec: SourceSpec): DecoderRun {
     let delivered = 0;
     let decodedAny = false;
     do {
-      for (let index = 0; index < input.file.frames && !stopped; index++) {
+      for await (const { image } of decodedFrames(input, skipped, () => stopped)) {
         const due = started + delivered * frameMs;
         if (spec.realtime && due > performance.now()) await sleep(due - performance.now());
-        let image: GrayImage;
-        try {
-          image = await input.frame(index);
-        } catch (error) {
-          skipped.add(error);
-          continue;
-        }
         decodedAny = true;
         const frame: RunFrame = { image, info: input.info, elapsedMs: delivered * frameMs, capturedAtMs: Date.now(), spacingMm: input.info.spacingMm };
         delivered++;

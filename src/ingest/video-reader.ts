@@ -1,6 +1,5 @@
 import { startDecoder, type DecoderExit, type SourceInfo } from './decoder.js';
-import { SkippedFrames, openDicomInput } from './dicom.js';
-import type { GrayImage } from '../types.js';
+import { SkippedFrames, decodedFrames, openDicomInput } from './dicom.js';
 import { readsAsDicom } from '../io/dicom/file.js';
 import { checkSourceExists, openFailure } from './open-errors.js';
 import { describeSource, type SourceSpec } from './spec.js';
@@ -66,14 +65,7 @@ async function openDicomVideo(spec: SourceSpec): Promise<VideoReader> {
   const done = new Promise<DecoderExit>((resolve) => (settle = resolve));
   async function* frames(): AsyncGenerator<Frame> {
     try {
-      for (let index = 0; index < input.file.frames && !closed; index++) {
-        let image: GrayImage;
-        try {
-          image = await input.frame(index);
-        } catch (error) {
-          skipped.add(error);
-          continue;
-        }
+      for await (const { index, image } of decodedFrames(input, skipped, () => closed)) {
         yield { seq: index, ptsMs: (index * 1000) / input.info.fps, image };
       }
     } finally {
