@@ -36,7 +36,10 @@ const ui = {
   fullscreen: $<HTMLButtonElement>('fullscreen'),
   connection: $('connection'),
   note: $('note'),
+  banner: $('banner'),
 };
+/** Toolbar fields that describe the server's state: none of them is known while disconnected. */
+const STATUS_FIELDS = [ui.backend, ui.sourceState, ui.fpsIn, ui.masksPerSecond, ui.maskAge];
 
 const token = new URLSearchParams(location.search).get('token');
 const frames = new Map<number, ImageBitmap>();
@@ -45,6 +48,15 @@ let mask: { header: MaskHeader; pixels: Uint8ClampedArray; receivedAt: number } 
 const fpsIn = new RateMeter();
 const masksIn = new RateMeter();
 let reconnectWait = RECONNECT_MS.initial;
+/**
+ * Between a close and the next hello nothing on screen is current: the picture is dimmed, the
+ * mask hidden, and a banner says how long ago the last mask came (a bedside display must not
+ * look live when it is not).
+ */
+let online = false;
+let lastMaskAt: number | undefined;
+/** Why the source is not running (from hello or status), shown over the picture. */
+let sourceProblem: string | undefined;
 
 function connect(): void {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -59,6 +71,7 @@ function connect(): void {
   ws.onclose = (event) => {
     const why = event.code === 1001 ? 'server stopped' : event.code === 1006 ? 'connection lost' : `closed (${event.code})`;
     setConnection(`${why}; reconnecting in ${(reconnectWait / 1000).toFixed(1)} s`, true);
+    goOffline();
     setTimeout(connect, reconnectWait);
     reconnectWait = Math.min(reconnectWait * 2, RECONNECT_MS.max);
   };
@@ -81,7 +94,22 @@ function onText(message: TextMessage): void {
   }
 }
 
+function goOffline(): void {
+  if (!online) return;
+  online = false;
+  document.body.classList.add('offline');
+  for (const field of STATUS_FIELDS) {
+    field.textContent = 'unknown';
+    field.className = 'unknown';
+  }
+  ui.note.textContent = '';
+  draw();
+  showBanner();
+}
+
 function onHello(hello: HelloMessage): void {
+  online = true;
+  document.body.classList.remove('offline');
   // A restarted server counts frames from 0 again: forget the previous connection's.
   for (const bitmap of frames.values()) bitmap.close();
   frames.clear();
@@ -94,7 +122,7 @@ function onHello(hello: HelloMessage): void {
     canvas.height = overlay.height = hello.source.height;
   }
   showBackend(hello.backend, hello.model, hello.backendState);
-  showSource(hello.source.state);
+  showSource(hello.source.state, hello.source.detail);
 }
 
 function showStatus(status: StatusMessage): void {
@@ -103,8 +131,24 @@ function showStatus(status: StatusMessage): void {
 }
 
 function showSource(state: string, detail?: string): void {
-  ui.sourceState.textContent = state + (detail ? ` (${detail})` : '');
+  ui.sourceState.textContent = state;
   ui.sourceState.className = state === 'running' ? '' : 'bad';
+  // The reason can be long (a path and an ffmpeg message): over the picture, not in the toolbar.
+  sourceProblem = state === 'running' ? undefined : `source ${state}${detail ? `: ${detail}` : ''}`;
+  showBanner();
+}
+
+/** The banner over the picture: the connection when it is lost, else a source that is not running. */
+function showBanner(): void {
+  const since = lastMaskAt === undefined ? 'no mask received yet' : `last mask ${formatAge(performance.now() - lastMaskAt)} ago`;
+  const text = online ? sourceProblem : `NOT LIVE: no connection to the server (${since})`;
+  ui.banner.hidden = text === undefined;
+  ui.banner.textContent = text ?? '';
+}
+
+function formatAge(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
 function showBackend(name: string, model: string, state: string): void {
@@ -140,6 +184,7 @@ async function onBinary(data: Uint8Array): Promise<void> {
     bitmap.close();
     const pixels = overlayContext.getImageData(0, 0, header.width, header.height).data;
     mask = { header, pixels, receivedAt: performance.now() };
+    lastMaskAt = mask.receivedAt;
     paintOverlay();
     draw();
   }
@@ -171,7 +216,7 @@ function draw(): void {
   }
   context.globalAlpha = 1;
   context.drawImage(frame, 0, 0);
-  if (mask) {
+  if (mask && online) {
     context.globalAlpha = Number(ui.opacity.value);
     context.drawImage(overlay, 0, 0, canvas.width, canvas.height);
     context.globalAlpha = 1;
@@ -183,6 +228,7 @@ function draw(): void {
 }
 
 function showStats(): void {
+  if (!online) return showBanner();
   ui.fpsIn.textContent = fpsIn.perSecond().toFixed(1);
   ui.masksPerSecond.textContent = masksIn.perSecond().toFixed(1);
   if (mask) {

@@ -1,8 +1,8 @@
 import type { Extractor } from './types.js';
 import type { Facet } from './config.js';
 import { log } from './util/log.js';
-import { UserError, errorMessage } from './util/errors.js';
-import { locateWeights, fetchModel } from './vit/models.js';
+import { UserError } from './util/errors.js';
+import { locateWeights } from './vit/models.js';
 import { createDinoExtractor } from './vit/extractor.js';
 import { createPhysicsExtractor } from './physics/extractor.js';
 import { resolvePrecision, type PrecisionChoice } from './vit/precision.js';
@@ -19,26 +19,18 @@ export interface BackendRequest {
   facet: Facet;
   /** Of the ViT (default fp32); the physics backend has none. */
   precision?: PrecisionChoice;
-  /** auto only: try to download missing weights before falling back to physics. */
-  download?: boolean;
 }
 
 /**
  * Opens the feature backend the user asked for. `auto` takes DINO when its weights are in
- * models/ (or can be downloaded) and otherwise the embedded physics backend, and says so.
+ * models/ and otherwise the embedded physics backend, and says so. Nothing here downloads
+ * (`fetch-model` does, and `serve --default` before it comes here).
  */
 export async function openExtractor(request: BackendRequest): Promise<Extractor> {
   if (request.backend === 'physics') {
     return createPhysicsExtractor({ stride: request.stride, loadSize: request.loadSize });
   }
-  let weightsPath = await locateWeights(request.model);
-  if (!weightsPath && request.backend === 'auto' && request.download) {
-    try {
-      weightsPath = await fetchModel(request.model);
-    } catch (error) {
-      log.warn(`could not download ${request.model}: ${errorMessage(error)}`);
-    }
-  }
+  const weightsPath = await locateWeights(request.model);
   if (!weightsPath) {
     if (request.backend === 'dino') {
       throw new UserError(

@@ -8,7 +8,10 @@ import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import { createPhysicsExtractor } from '../src/physics/extractor.js';
 import { renderPhantom, phantomDefaults } from '../src/phantom/index.js';
 import type { GrayImage } from '../src/types.js';
-import { sharedClip, skipOrFail } from './helpers/env.js';
+import { sharedClip, needing } from './helpers/env.js';
+
+const clip = sharedClip();
+const withClip = needing(clip ? undefined : 'the development clip ../shared/data/lowerlimb-sweep.mp4 is absent');
 
 const options: BankOptions = { window: 4, tau: 0.2, votes: 65, seed: 0, k: 3 };
 
@@ -118,11 +121,9 @@ function decodeFrames(path: string, fps: number, width: number, height: number, 
   return Array.from({ length: stdout.length / (width * height) }, (_, i) => ({ width, height, data: new Uint8Array(stdout.subarray(i * width * height, (i + 1) * width * height)) }));
 }
 
-test('real clip (physics backend): no scene change along the sweep, one at a cut to the phantom', async () => {
-  const clip = sharedClip();
-  if (!clip) return skipOrFail('the development clip ../shared/data/lowerlimb-sweep.mp4 is absent');
+withClip('real clip (physics backend): no scene change along the sweep, one at a cut to the phantom', async () => {
   const [width, height] = [475, 406];
-  const sweep = decodeFrames(clip, 2, width, height, 24);
+  const sweep = decodeFrames(clip!, 2, width, height, 24);
   assert.is(sweep.length, 24);
   const level = process.env.BONESTREAM_LOG;
   process.env.BONESTREAM_LOG = 'warn'; // the backend announces itself at info level

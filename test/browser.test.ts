@@ -4,7 +4,7 @@ import type { Page } from 'puppeteer-core';
 import { findChromium, launchChromium } from '../scripts/chromium.js';
 import { startPhantomServer } from './helpers/service.js';
 import { serveOn } from './helpers/live.js';
-import { skipOrFail } from './helpers/env.js';
+import { needing } from './helpers/env.js';
 
 /** Pixels of the canvas where the overlay colour dominates the gray video (overlay present). */
 function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
@@ -20,13 +20,14 @@ function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
   }, channel);
 }
 
+const chromium = findChromium();
+const withChromium = needing(chromium ? undefined : 'no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+
 const text = (page: Page, id: string) => page.$eval(`#${id}`, (element) => element.textContent ?? '');
 
-test('the client in headless Chromium draws the video with the mask overlay and live stats', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('the client in headless Chromium draws the video with the mask overlay and live stats', async () => {
   const server = await startPhantomServer({ token: 'browser-test-token' });
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   try {
     const page = await browser.newPage();
     const problems: string[] = [];
@@ -81,11 +82,9 @@ test('the client in headless Chromium draws the video with the mask overlay and 
   }
 });
 
-test('the client reconnects by itself when the server goes away and comes back', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('a disconnected client does not look live (dimmed, no mask, banner with the last mask\'s age, status unknown) and reconnects by itself', async () => {
   const first = await startPhantomServer();
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   let second: Awaited<ReturnType<typeof startPhantomServer>> | undefined;
   try {
     const page = await browser.newPage();
@@ -93,10 +92,17 @@ test('the client reconnects by itself when the server goes away and comes back',
     await page.waitForFunction(() => Number(document.getElementById('masks-per-s')?.textContent) > 0, { timeout: 20_000 });
     await first.close();
     await page.waitForFunction(() => /server stopped; reconnecting/.test(document.getElementById('connection')?.textContent ?? ''), { timeout: 5000 });
-    // No more masks: the age turns red once it passes the stale threshold (3 s).
-    await page.waitForFunction(() => document.getElementById('mask-age')?.className === 'bad', { timeout: 6000 });
+    for (const id of ['backend', 'source-state', 'fps-in', 'masks-per-s', 'mask-age']) assert.is(await text(page, id), 'unknown', id);
+    assert.is(await countTinted(page, 'green'), 0, 'the mask is hidden');
+    assert.match(await page.$eval('#view', (canvas) => getComputedStyle(canvas).filter), /brightness\(0\.35\)/);
+    const banner = () => page.$eval('#banner', (element) => ((element as HTMLElement).hidden ? '' : element.textContent ?? ''));
+    assert.match(await banner(), /^NOT LIVE: no connection to the server \(last mask \d+ s ago\)$/);
+    // The banner's age keeps counting while the server is away.
+    await page.waitForFunction(() => /last mask [2-9] s ago/.test(document.getElementById('banner')?.textContent ?? ''), { timeout: 6000 });
     second = await startPhantomServer({ port: first.port });
     await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'connected', { timeout: 15_000 });
+    assert.is(await banner(), '', 'the banner goes once connected');
+    assert.match(await page.$eval('#view', (canvas) => getComputedStyle(canvas).filter), /^none$/);
     // Frames of the new server (seq from 0 again) are drawn: the note names a fresh mask.
     const note = await text(page, 'note');
     await page.waitForFunction((before) => document.getElementById('note')?.textContent !== before, { timeout: 10_000 }, note);
@@ -107,18 +113,19 @@ test('the client reconnects by itself when the server goes away and comes back',
   }
 });
 
-test('a source that is not running is flagged from the first message on (hello), not only after a status change', async () => {
-  const chromium = findChromium();
-  if (!chromium) return skipOrFail('no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+withChromium('a source that is not running is flagged from the first message on (hello), not only after a status change', async () => {
   const server = await serveOn('/nonexistent/bonestream-absent.mp4', {});
-  const { browser, close } = await launchChromium(chromium);
+  const { browser, close } = await launchChromium(chromium!);
   try {
     const page = await browser.newPage();
     await page.goto(server.url);
     await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'connected', { timeout: 10_000 });
     await page.waitForFunction(() => document.getElementById('source-state')?.textContent !== 'connecting', { timeout: 5000 });
-    assert.match(await text(page, 'source-state'), /^error/);
+    assert.is(await text(page, 'source-state'), 'error');
     assert.is(await page.$eval('#source-state', (element) => element.className), 'bad');
+    // The reason is on the page, over the picture (not only in /healthz).
+    assert.match(await text(page, 'banner'), /^source error: .*bonestream-absent\.mp4: no such file/);
+    assert.is(await page.$eval('#banner', (element) => (element as HTMLElement).hidden), false);
   } finally {
     await close();
     await server.close();

@@ -29,4 +29,17 @@ test('--help marks the required options', () => {
   assert.not.match(video, /image's vote|share of images/);
 });
 
+test('--mask surface|region|cells, --band and --region-depth, with the same help and default on every command that writes masks', () => {
+  const program = buildProgram();
+  const commands = program.commands.flatMap((c) => (c.name() === 'experiment' ? c.commands : [c]));
+  for (const name of ['segment', 'cosegment', 'video', 'serve', 'same-domain', 'cross-domain', 'noise']) {
+    const command = commands.find((c) => c.name() === name)!;
+    const mask = command.options.find((o) => o.long === '--mask')!;
+    assert.ok(mask, `${name} has --mask`);
+    assert.equal(mask.argChoices, ['surface', 'region', 'cells'], name);
+    assert.is(mask.defaultValue, 'surface', name);
+    assert.ok(command.options.some((o) => o.long === '--band') && command.options.some((o) => o.long === '--region-depth'), name);
+  }
+});
+
 test.run();

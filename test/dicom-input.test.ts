@@ -165,7 +165,7 @@ test('features on a DICOM file without an extension; an experiment directory lis
 test('readImage gives the DICOM spacing, and none for a PNG; an unreadable DICOM is a UserError naming the file', async () => {
   assert.equal((await readImage(at('mono16.dcm'))).spacingMm, [0.25, 0.3]);
   const png = join(dir, 'plain.png');
-  await writeGrayPng(png, { width: 2, height: 2, data: new Uint8Array(4) });
+  await writeGrayPng(png, { width: 16, height: 16, data: new Uint8Array(256) });
   assert.is((await readImage(png)).spacingMm, undefined);
   const error = await readImage(at('jpeg2000.dcm')).then(() => undefined, (e: Error) => e);
   assert.instance(error, UserError);

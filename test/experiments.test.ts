@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, mkdtemp, readdir, rm, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, readFile, symlink, writeFile } from 'node:fs/promises';
 import { noisyInput } from '../src/eval/noisy-input.js';
 import { resizeGray } from '../src/patches.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
@@ -427,12 +427,12 @@ test('noisyInput: at ε = 0 the resized image itself; noise grows with ε; the s
 test('bonestream experiment: a broken image or a label of the wrong size is left out, named, and fails the run after the rest', async () => {
   await inTempDir('bonestream-experiment-broken-', async (root) => {
   const a = await writeDomain(root, 'a', [20, 24, 28, 32]);
-  await writeGrayPng(join(a.labels, 's1.png'), { width: 8, height: 8, data: new Uint8Array(64) });
+  await writeGrayPng(join(a.labels, 's1.png'), { width: 32, height: 32, data: new Uint8Array(1024) });
   await writeFile(join(a.images, 's2.png'), 'not an image');
   const out = join(root, 'out');
   const run = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2', ...FAST, '--out', out]);
   assert.is(run.code, 1);
-  assert.match(run.stderr, /s1\.png: left out of the experiment: its label .*s1\.png is 8×8 but the image is 64×64/);
+  assert.match(run.stderr, /s1\.png: left out of the experiment: its label .*s1\.png is 32×32 but the image is 64×64/);
   assert.match(run.stderr, /s2\.png: left out of the experiment: not a readable image/);
   const json = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
   assert.equal(json.images, ['s0', 's3']);
@@ -454,6 +454,12 @@ test('bonestream experiment: bad input is refused with the option and value', as
   const sameName = await runCli(['experiment', 'cross-domain', '--a', a.images, '--b', a.images, '--labels-a', a.labels, '--labels-b', a.labels, '--name-a', 'x', '--name-b', 'x', '--out', out]);
   assert.is(sameName.code, 1);
   assert.match(sameName.stderr, /--name-a and --name-b must differ/);
+  await symlink(a.images, join(root, 'a-again'));
+  for (const b of [a.images, `${a.images}/.`, join(root, 'a-again')]) {
+    const sameFolder = await runCli(['experiment', 'cross-domain', '--a', a.images, '--b', b, '--labels-a', a.labels, '--labels-b', a.labels, ...FAST, '--out', out]);
+    assert.is(sameFolder.code, 1, b);
+    assert.match(sameFolder.stderr, /--a and --b are the same folder/, b);
+  }
   const badSizes = await runCli(['experiment', 'same-domain', '--images', a.images, '--labels', a.labels, '--sizes', '2,0', '--out', out]);
   assert.is(badSizes.code, 1);
   assert.match(badSizes.stderr, /--sizes must be an integer in 1\.\.1000 \(got 0\)/);

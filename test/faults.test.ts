@@ -14,7 +14,7 @@ import { makeTinyVit } from './helpers/tiny-vit.js';
 import { childPids, isRunning, processName, runBonestream, servedUrl, serveOn, sleep } from './helpers/live.js';
 
 /**
- * Faults the live service must survive (issue 7): its ffmpeg killed, a stalled source, inputs
+ * Faults the live service must survive: its ffmpeg killed, a stalled source, inputs
  * that are not (whole) videos, a crashing inference worker, bad weights, and signals.
  */
 const dir = tempDir('bonestream-faults-');
@@ -180,7 +180,7 @@ test('bonestream video (a child process) on a broken input or a device: a messag
   });
 });
 
-test('the server on a broken, damaged or missing source: source state error in /healthz and hello; it keeps serving', async () => {
+test('the server on a broken, damaged or missing source: source state error and its reason in /healthz and hello; it keeps serving', async () => {
   const files = badVideos();
   const sources: Array<[string, RegExp]> = [
     [files.text, /notes\.mp4: not a readable video/],
@@ -201,7 +201,9 @@ test('the server on a broken, damaged or missing source: source state error in /
         assert.match(body.source.detail ?? '', detail);
         const client = record(wsUrl(server));
         await client.until((r) => r.text.length > 0, 5000, 'hello');
-        assert.is((client.received.text[0] as HelloMessage).source.state, 'error', input);
+        const hello = client.received.text[0] as HelloMessage;
+        assert.is(hello.source.state, 'error', input);
+        assert.match(hello.source.detail ?? '', detail, 'hello says why');
         await client.close();
         assert.is((await get(server.url)).status, 200, 'the page is still served');
       } finally {

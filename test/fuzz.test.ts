@@ -9,7 +9,7 @@ import { get, record, startPhantomServer, wsUrl, type Recorder } from './helpers
 import { rawWebSocket, sleep } from './helpers/live.js';
 
 /**
- * Fuzz (issue 7): a few thousand random and malformed WebSocket messages and HTTP requests
+ * Fuzz: a few thousand random and malformed WebSocket messages and HTTP requests
  * from several clients at once. The server must answer or close each one, change nothing,
  * and keep serving a well-behaved client throughout. Seeded: every run sends the same bytes.
  */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { MaskHeader } from '../src/wire/protocol.js';
-import { skipOrFail } from './helpers/env.js';
+import { needing } from './helpers/env.js';
 import { buildReferencePrograms, referenceMissing, TEST_IMAGES, type ReferencePrograms } from './helpers/igtl-reference.js';
 import { serveOn } from './helpers/live.js';
 import { record, startPhantomServer, wsUrl } from './helpers/service.js';
@@ -15,6 +15,7 @@ import { freePort, stopProcess, tcpListening, waitFor } from './helpers/videos.j
  */
 let programs: ReferencePrograms | undefined;
 const missing = referenceMissing();
+const withReference = needing(missing);
 
 test.before(async () => {
   if (missing) return;
@@ -24,11 +25,10 @@ test.before(async () => {
 /** ImagerServer's test images: 256×256, one uint8 component. */
 const IMAGER_SIZE = 256;
 
-test('reference ImagerServer → serve --source igtl://… → masks of the image\'s size on the WebSocket', async () => {
-  if (!programs) return skipOrFail(missing!);
+withReference('reference ImagerServer → serve --source igtl://… → masks of the image\'s size on the WebSocket', async () => {
   const port = await freePort();
   // The reference server binds every interface (its ServerSocket has no address); it lives for this test only.
-  const imager = spawn(programs.imagerServer, [String(port), '20', TEST_IMAGES], { stdio: 'ignore' });
+  const imager = spawn(programs!.imagerServer, [String(port), '20', TEST_IMAGES], { stdio: 'ignore' });
   try {
     await waitFor('ImagerServer listening', () => tcpListening(port), 10_000);
     const server = await serveOn(`igtl://127.0.0.1:${port}`, {});
@@ -64,8 +64,7 @@ function parseReceiveClient(output: string): Received[] {
   return images;
 }
 
-test('serve --igtl-port → reference ReceiveClient gets IMAGE messages named BoneMask of the source\'s size, one per mask', async () => {
-  if (!programs) return skipOrFail(missing!);
+withReference('serve --igtl-port → reference ReceiveClient gets IMAGE messages named BoneMask of the source\'s size, one per mask', async () => {
   const server = await startPhantomServer({ igtl: { host: '127.0.0.1', port: 0, device: 'BoneMask', send: ['mask'] } });
   let receiver: ChildProcess | undefined;
   // Counted on the event the OpenIGTLink server sends on (the WebSocket's count lags behind its PNG encoding).
@@ -73,7 +72,7 @@ test('serve --igtl-port → reference ReceiveClient gets IMAGE messages named Bo
   server.inference.on('mask', () => masks++);
   try {
     await waitFor('the source\'s size', () => server.health().source.width > 0, 30_000);
-    receiver = spawn(programs.receiveClient, ['127.0.0.1', String(server.igtlPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    receiver = spawn(programs!.receiveClient, ['127.0.0.1', String(server.igtlPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let output = '';
     receiver.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
     await waitFor('an OpenIGTLink client', () => server.health().igtl!.clients === 1, 10_000);

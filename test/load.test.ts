@@ -9,7 +9,7 @@ import { makeVideo, tempDir, waitFor } from './helpers/videos.js';
 import { countingClient, rawWebSocket, serverEndOf, serveOn, sleep, type CountingClient } from './helpers/live.js';
 
 /**
- * Slow consumers (issue 7): clients that never read while others do. Speckle-like noise
+ * Slow consumers: clients that never read while others do. Speckle-like noise
  * frames make large JPEGs (≈ 170 KB at 640×480), so the slow sockets' kernel buffers fill
  * within seconds and the server's own buffering, and its limit, come into play.
  */

@@ -10,12 +10,15 @@ import { openExtractor } from '../src/backend.js';
 import { DEFAULTS } from '../src/config.js';
 import { cosegment } from '../src/segment/cosegment.js';
 import { patchMaskToImage } from '../src/segment/mask.js';
-import { dice } from '../src/eval/metrics.js';
+import { dice } from '../src/eval/mask-scores.js';
 import { readGray } from '../src/io/image.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import type { Features, GrayImage } from '../src/types.js';
 import { renderPhantom, stillName, stillOptions, PHANTOM_VIDEO, PHANTOM_STILL_COUNT } from '../src/phantom/index.js';
-import { REPO_ROOT, sharedClip, skipOrFail } from './helpers/env.js';
+import { REPO_ROOT, sharedClip, needing } from './helpers/env.js';
+
+const clip = sharedClip();
+const withClip = needing(clip ? undefined : 'the shared lower-limb clip (../shared/data/lowerlimb-sweep.mp4) is absent');
 
 const DATA = join(REPO_ROOT, 'fixtures/phantom-data');
 const extractor = createPhysicsExtractor({ stride: 8, loadSize: 224 });
@@ -146,22 +149,6 @@ test('noise ε: seeded and repeatable; ε = 0 leaves the features as they were',
   assert.not.equal(Array.from(a.descriptors), Array.from(clean.descriptors));
 });
 
-test('fast enough to run on every live frame (224 px, stride 8)', async () => {
-  const image = renderPhantom({ ...PHANTOM_VIDEO, width: 224, height: 224 }, 0).image;
-  for (let i = 0; i < 3; i++) await extractor.extract(image);
-  const times: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    const start = performance.now();
-    await extractor.extract(image);
-    times.push(performance.now() - start);
-  }
-  times.sort((x, y) => x - y);
-  console.log(`  physics extract, 224×224 at stride 8: best ${times[0].toFixed(1)} ms, median ${times[7].toFixed(1)} ms`);
-  // The target is < 20 ms on an idle core. The best of 15 runs is what the code costs; the
-  // median also measures how busy the machine is, so the bound is on the best.
-  assert.ok(times[0] < 100, `best ${times[0].toFixed(1)} ms`);
-});
-
 test('bad settings and images are refused with the value', async () => {
   assert.throws(() => createPhysicsExtractor({ stride: 9, loadSize: 224 }), /stride must be an integer in 1\.\.8 \(got 9\)/);
   assert.throws(() => createPhysicsExtractor({ stride: 8, loadSize: 4 }), /loadSize must be an integer ≥ 8 \(got 4\)/);
@@ -190,10 +177,8 @@ async function clipFrames(path: string, seconds: number[]): Promise<GrayImage[]>
   return frames;
 }
 
-test('real lower-limb clip: what is marked as bone lies over an acoustic shadow', async () => {
-  const clip = sharedClip();
-  if (!clip) return skipOrFail('the shared lower-limb clip (../shared/data/lowerlimb-sweep.mp4) is absent');
-  const frames = await clipFrames(clip, [7, 11, 15, 19, 23]);
+withClip('real lower-limb clip: what is marked as bone lies over an acoustic shadow', async () => {
+  const frames = await clipFrames(clip!, [7, 11, 15, 19, 23]);
   const features = await Promise.all(frames.map((frame) => extractor.extract(frame)));
   const result = cosegment(features, { k: 'auto', tau: DEFAULTS.tau, votes: DEFAULTS.votes, seed: 0 });
   const ratios: string[] = [];

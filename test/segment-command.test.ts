@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { renderPhantom, phantomDefaults, stillOptions } from '../src/phantom/index.js';
 import { readGray, writeGrayPng } from '../src/io/image.js';
-import { dice, iou, surfacePrecisionRecall } from '../src/eval/metrics.js';
+import { dice, iou, surfacePrecisionRecall } from '../src/eval/mask-scores.js';
 import { runCli } from './helpers/cli.js';
 
 let root = '';
@@ -93,10 +93,15 @@ test('segment: bad inputs are named', async () => {
   assert.match(none.stderr, /no readable input image/);
   const wrongSize = join(root, 'wrong-labels');
   await mkdir(wrongSize);
-  await writeGrayPng(join(wrongSize, 'scan-0.png'), { width: 10, height: 10, data: new Uint8Array(100) });
+  await writeGrayPng(join(wrongSize, 'scan-0.png'), { width: 20, height: 20, data: new Uint8Array(400) });
   const mismatch = await runCli(['segment', images[0], images[1], '--backend', 'physics', '--labels', wrongSize, '--out', out]);
   assert.is(mismatch.code, 1);
-  assert.match(mismatch.stderr, /scan-0\.png: skipped: label .*scan-0\.png is 10×10 but the image is 192×160/);
+  assert.match(mismatch.stderr, /scan-0\.png: skipped: label .*scan-0\.png is 20×20 but the image is 192×160/);
+  const tiny = join(root, 'tiny.png');
+  await writeGrayPng(tiny, { width: 1, height: 1, data: new Uint8Array(1) });
+  const tooSmall = await runCli(['segment', tiny, '--backend', 'physics', '--out', out]);
+  assert.is(tooSmall.code, 1);
+  assert.match(tooSmall.stderr, /tiny\.png: skipped: 1×1 pixels is too small to segment \(at least 16×16/);
   const tolerance = await runCli(['segment', images[0], '--tolerance', '-1', '--out', out]);
   assert.match(tolerance.stderr, /--tolerance must be a number in 0\.\.10000 \(got -1\)/);
 });

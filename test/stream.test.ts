@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamPipeline, type SurfaceStage, type SurfaceStageInput } from '../src/stream/pipeline.js';
+import { StreamPipeline, traceStage, type SurfaceStage, type SurfaceStageInput } from '../src/stream/pipeline.js';
+import { surfaceStage, DEFAULT_MASK } from '../src/surface/stage.js';
+import { DEFAULT_SURFACE } from '../src/surface/trace.js';
+import { createPhysicsExtractor } from '../src/physics/extractor.js';
+import { renderPhantom, PHANTOM_VIDEO } from '../src/phantom/index.js';
+import { DEFAULTS } from '../src/config.js';
 import { RollingBank, type BankOptions } from '../src/segment/bank.js';
 import type { BoneSurface } from '../src/surface/types.js';
 import type { Extractor, GrayImage } from '../src/types.js';
@@ -76,6 +81,25 @@ test('a scene change drops the prior surface', async () => {
   assert.ok(cut > 0, `the planted cut is a scene change (${changes})`);
   assert.is(priors[cut], undefined, 'no prior across the cut');
   assert.ok(priors[cut - 1] !== undefined && priors[cut + 1] !== undefined, 'a prior within a scene');
+});
+
+test('live and batch trace the same line on the same frames when the temporal prior has no weight; with it, the first frame is the same', async () => {
+  const physics = createPhysicsExtractor({ stride: DEFAULTS.stride, loadSize: DEFAULTS.loadSize });
+  const bank: BankOptions = { window: DEFAULTS.window, tau: DEFAULTS.tau, votes: DEFAULTS.votes, seed: 0, k: 'auto' };
+  const unweighted = new StreamPipeline(physics, { bank, surface: traceStage(DEFAULT_MASK, { ...DEFAULT_SURFACE, priorWeight: 0 }) });
+  const live = new StreamPipeline(physics, { bank, surface: traceStage(DEFAULT_MASK) });
+  let moved = 0;
+  for (let seq = 0; seq < 6; seq++) {
+    const frame = { seq, ptsMs: seq * 100, image: renderPhantom(PHANTOM_VIDEO, seq).image };
+    const a = await unweighted.process(frame);
+    const b = await live.process(frame);
+    const batch = surfaceStage({ gray: frame.image, cells: a.bank.mask }, DEFAULT_MASK);
+    assert.equal(Array.from(a.surface!.rows), Array.from(batch.surface!.rows), `frame ${seq}: the same rows`);
+    assert.equal(Array.from(a.mask.data), Array.from(batch.mask.data), `frame ${seq}: the same mask`);
+    if (seq === 0) assert.equal(Array.from(b.mask.data), Array.from(batch.mask.data), 'no prior on the first frame');
+    else moved += Number(b.surface!.rows.some((y, x) => !(Object.is(y, a.surface!.rows[x]))));
+  }
+  assert.ok(moved > 0, 'the prior does change the line on later frames');
 });
 
 test.run();

@@ -9,7 +9,7 @@ import { surfaceMask, regionMask } from '../src/surface/masks.js';
 import { runsOf } from '../src/surface/polyline.js';
 import { createPhysicsExtractor } from '../src/physics/extractor.js';
 import { segmentImages } from '../src/eval/score.js';
-import { dice, scoreMask } from '../src/eval/metrics.js';
+import { dice, scoreMask } from '../src/eval/mask-scores.js';
 import { DEFAULTS } from '../src/config.js';
 import type { GrayImage } from '../src/types.js';
 import { renderPhantom, stillOptions, PHANTOM_VIDEO, PHANTOM_STILL_COUNT } from '../src/phantom/index.js';

@@ -5,7 +5,7 @@ import { createReadStream, existsSync, linkSync, mkdirSync, readFileSync, readdi
 import { join, resolve } from 'node:path';
 import { renderPhantom, phantomDefaults } from '../src/phantom/index.js';
 import { readGray } from '../src/io/image.js';
-import { dice } from '../src/eval/metrics.js';
+import { dice } from '../src/eval/mask-scores.js';
 import { openVideo } from '../src/ingest/video-reader.js';
 import { parseSource } from '../src/ingest/spec.js';
 import { maskFileName, replayOutputs, replayVideo } from '../src/replay/replay.js';

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { addBackendOptions, addMaskOptions, addSegmentOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions, type SegmentOptions } from './options.js';
 import { intInRange, numberInRange, numberList } from './parsers.js';
 import { addFitEveryOption } from './cosegment.js';
@@ -196,6 +197,8 @@ async function sameDomain(flags: SameDomainFlags): Promise<void> {
 
 async function crossDomain(flags: CrossDomainFlags): Promise<void> {
   if (flags.nameA === flags.nameB) throw new UserError(`--name-a and --name-b must differ (both are "${flags.nameA}")`);
+  // The same folder twice compares a domain with itself: every A–B pair is a same-domain pair.
+  if (sameFolder(flags.a, flags.b)) throw new UserError(`--a and --b are the same folder (${flags.a}); give the images of two domains`);
   const { leftOut, load } = loader();
   const labelledA = await load(flags.a, flags.labelsA, { images: '--a', labels: '--labels-a' });
   const labelledB = await load(flags.b, flags.labelsB, { images: '--b', labels: '--labels-b' });
@@ -216,6 +219,18 @@ async function crossDomain(flags: CrossDomainFlags): Promise<void> {
     }
     return { results: run.result, doc: await crossDomainReport(run.result, run.example, setup, options) };
   });
+}
+
+/** Whether two paths name one folder (after `./`, `..` and symbolic links). */
+function sameFolder(a: string, b: string): boolean {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  return real(a) === real(b);
 }
 
 async function noise(flags: NoiseFlags): Promise<void> {

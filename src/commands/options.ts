@@ -8,7 +8,7 @@ import { MASK_KINDS, type MaskKind } from '../surface/types.js';
 import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
 
 /** Options shared by every command that extracts features, so they read the same everywhere. */
-export type BackendOptions = Omit<BackendRequest, 'download'>;
+export type BackendOptions = BackendRequest;
 
 /** Options only the ViT reads: given with `--backend physics` they would be recorded in outputs but never used. */
 const VIT_ONLY = ['layer', 'facet', 'model', 'precision'] as const;
@@ -56,8 +56,8 @@ export function addPrecisionOption(command: Command): Command {
   );
 }
 
-export function backendRequest(options: BackendOptions, download = false): BackendRequest {
-  return { ...options, download };
+export function backendRequest(options: BackendOptions): BackendRequest {
+  return { ...options };
 }
 
 /** Options of the co-segmentation step (the paper's k-means and voting). */

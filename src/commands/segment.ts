@@ -10,7 +10,7 @@ import { openExtractor } from '../backend.js';
 import { readGray, readImage, writeGrayPng } from '../io/image.js';
 import { segmentImages, type SegmentInput } from '../eval/score.js';
 import { overlayPng } from '../segment/overlay.js';
-import type { MaskScores } from '../eval/metrics.js';
+import type { MaskScores } from '../eval/mask-scores.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
 import { makeOutDir } from '../io/out-dir.js';
@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--mm-per-px <x>', 'pixel size in mm (default: the DICOM inputs\' spacing); the surface tolerance is then in mm', numberInRange('--mm-per-px', 1e-6, 1000))
     .option(
       '--tolerance <d>',
-      `bone-surface tolerance for surface precision/recall: in mm with --mm-per-px (default ${DEFAULT_TOLERANCE_MM} mm), otherwise in pixels (default ${DEFAULT_TOLERANCE_PX} px)`,
+      `bone-surface tolerance for surface precision/recall: in mm with --mm-per-px or DICOM spacing (default ${DEFAULT_TOLERANCE_MM} mm), otherwise in pixels (default ${DEFAULT_TOLERANCE_PX} px)`,
       numberInRange('--tolerance', 0, 10_000),
     )
     .requiredOption('--out <dir>', 'output directory (created when missing)');

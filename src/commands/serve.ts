@@ -11,17 +11,17 @@ import { WINDOW_RANGE } from '../server/control.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { fetchModel, locateWeights } from '../vit/models.js';
-import { addBackendOptions, backendRequest, type BackendOptions } from './options.js';
+import { addBackendOptions, addMaskOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions } from './options.js';
 import { DEFAULT_IGTL_DEVICE, DEFAULT_IGTL_PORT, IGTL_CONTENTS, checkIgtlDevice, type IgtlContent } from '../server/igtl.js';
 import type { ServerOptions } from '../server/server.js';
 
 /** What `npm start` plays: the committed phantom video (src/phantom PHANTOM_VIDEO). */
 export const DEFAULT_VIDEO = fileURLToPath(new URL('../../fixtures/phantom-data/video.mp4', import.meta.url));
 
-/** SIGINT/SIGTERM must end the process within 2 s (issue 7), even if a part hangs. */
+/** SIGINT/SIGTERM must end the process within 2 s (docs/architecture.md, "Limits"), even if a part hangs. */
 const SHUTDOWN_DEADLINE_MS = 1800;
 
-interface ServeOptions extends BackendOptions, SourceArgOptions {
+interface ServeOptions extends BackendOptions, MaskOptions, SourceArgOptions {
   source?: string;
   default?: boolean;
   window: number;
@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .option('--realtime', "files and stdin: pace at the video's frame rate instead of as fast as possible")
     .option('--crop <x,y,w,h>', 'cut this region out of every frame (a device screen with UI around the image)')
     .option('--format <name>', 'ffmpeg input format of the source (e.g. v4l2, mpegts); probed when absent');
-  addBackendOptions(command)
+  addMaskOptions(addBackendOptions(command))
     .option('--window <n>', 'frames in the rolling cluster bank', intInRange('--window', WINDOW_RANGE.min, WINDOW_RANGE.max), DEFAULTS.window)
     .option('--tau <x>', "saliency threshold τ for a frame's vote", numberInRange('--tau', 0, 1), DEFAULTS.tau)
     .option('--votes <percent>', 'share of the window that must vote for a salient cluster', numberInRange('--votes', 0, 100), DEFAULTS.votes)
@@ -134,6 +134,7 @@ async function serve(options: ServeOptions): Promise<void> {
     window: options.window,
     tau: options.tau,
     votes: options.votes,
+    mask: maskSettings(options),
     host: options.host,
     port: options.port,
     token,

@@ -1,5 +1,5 @@
 import type { GrayImage } from '../types.js';
-import { overlayPng } from './picture.js';
+import { comparisonPng } from './picture.js';
 import type { Figure } from './report.js';
 import type { ImageScore } from './score.js';
 
@@ -12,7 +12,7 @@ export async function overlayFigures(
   return Promise.all(
     images.map(async (item, i) => ({
       caption: `${scores[i].name}: Dice ${scores[i].dice.toFixed(2)} · IoU ${scores[i].iou.toFixed(2)}`,
-      png: await overlayPng(item.image, masks[i], item.truth),
+      png: await comparisonPng(item.image, masks[i], item.truth),
     })),
   );
 }

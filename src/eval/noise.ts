@@ -5,7 +5,7 @@ import { segmentAndScore, type ImageScore } from './score.js';
 import type { SegmentFeaturesOptions } from './score.js';
 import { summarize, formatSummary, type Summary } from './stats.js';
 import { scoreLineChart } from './charts.js';
-import { overlayPng, grayPng, gridRgbPng, heatRgb, tileGrid } from './picture.js';
+import { comparisonPng, grayPng, gridRgbPng, heatRgb, tileGrid } from './picture.js';
 import { pcaRgb } from './pca.js';
 import { noisyInput } from './noisy-input.js';
 import { PAPER } from './reference.js';
@@ -176,7 +176,7 @@ async function exampleRow(e: NoiseExample, setup: ExperimentSetup): Promise<Gall
       { caption: 'PCA → RGB', png: await gridRgbPng(pcaRgb(e.features.descriptors, rows * cols, e.features.dim), e.features.grid, THUMB, height) },
       { caption: 'saliency', png: await gridRgbPng(heatRgb(e.features.saliency), e.features.grid, THUMB, height) },
       ...(e.heads ? [{ caption: `heads 0–${e.heads.length - 1}`, png: await headsPng(e.heads, e.features.grid) }] : []),
-      { caption: `Dice ${e.score.dice.toFixed(2)} · IoU ${e.score.iou.toFixed(2)}`, png: await overlayPng(e.image, e.mask, e.truth, THUMB) },
+      { caption: `Dice ${e.score.dice.toFixed(2)} · IoU ${e.score.iou.toFixed(2)}`, png: await comparisonPng(e.image, e.mask, e.truth, THUMB) },
     ],
   };
 }

@@ -57,7 +57,7 @@ export async function grayPng(image: GrayImage, width = image.width, height?: nu
  * the reference mask's outline in green; scaled to `width` (aspect kept). Masks are 0/255
  * at the image's size.
  */
-export async function overlayPng(image: GrayImage, mask: GrayImage, truth?: GrayImage, width = 160): Promise<Buffer> {
+export async function comparisonPng(image: GrayImage, mask: GrayImage, truth?: GrayImage, width = 160): Promise<Buffer> {
   let picture = sharp(tintRgb(image, mask), { raw: { width: image.width, height: image.height, channels: 3 } });
   if (truth) {
     const { width: w, height: h } = truth;

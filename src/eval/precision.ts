@@ -4,7 +4,7 @@ import { PRECISION_BOUNDS, type Precision } from '../vit/precision.js';
 import { cosegment, type CosegmentOptions } from '../segment/cosegment.js';
 import { extractNamed } from '../segment/pipeline.js';
 import { patchMaskToImage } from '../segment/mask.js';
-import { iou } from './metrics.js';
+import { iou } from './mask-scores.js';
 
 /**
  * int8 against fp32 on one set of images, as `check-precision`, the tests and the bench

@@ -1,7 +1,7 @@
 import { extractNamed, segmentSet } from '../segment/pipeline.js';
 import type { CosegmentOptions, CosegmentResult } from '../segment/cosegment.js';
 import { UserError } from '../util/errors.js';
-import { meanScores, scoreMask, type MaskScores } from './metrics.js';
+import { meanScores, scoreMask, type MaskScores } from './mask-scores.js';
 import type { Extractor, Features, GrayImage } from '../types.js';
 import { surfaceStage, CELLS_MASK, type MaskSettings } from '../surface/stage.js';
 import type { BoneSurface } from '../surface/types.js';

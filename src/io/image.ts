@@ -6,6 +6,13 @@ import { log } from '../util/log.js';
 import { cropGray } from './crop.js';
 import { describeDicom, openDicom, readsAsDicom } from './dicom/file.js';
 
+/**
+ * The smallest side of an input image: one patch of the largest-patch DINO model (ViT/16).
+ * Anything smaller is no B-mode image (a 1×1 placeholder, a thumbnail) and would be upscaled
+ * into a meaningless mask.
+ */
+const MIN_SIDE = 16;
+
 /** An image as read, with its pixel size where the file gives one (DICOM). */
 export interface ReadImage {
   image: GrayImage;
@@ -28,8 +35,12 @@ export async function readImage(path: string): Promise<ReadImage> {
   } catch {
     throw new UserError(`${path}: no such file`);
   }
-  if (await readsAsDicom(path)) return readDicomImage(path);
-  return { image: await readWithSharp(path) };
+  const read = (await readsAsDicom(path)) ? await readDicomImage(path) : { image: await readWithSharp(path) };
+  const { width, height } = read.image;
+  if (width < MIN_SIDE || height < MIN_SIDE) {
+    throw new UserError(`${path}: ${width}×${height} pixels is too small to segment (at least ${MIN_SIDE}×${MIN_SIDE}, one ViT patch)`);
+  }
+  return read;
 }
 
 async function readDicomImage(path: string): Promise<ReadImage> {
@@ -44,13 +55,15 @@ async function readDicomImage(path: string): Promise<ReadImage> {
 }
 
 async function readWithSharp(path: string): Promise<GrayImage> {
+  let decoded;
   try {
-    const { data, info } = await sharp(path).grayscale().raw().toBuffer({ resolveWithObject: true });
-    // grayscale() may keep an alpha channel; keep the first channel only.
-    return { width: info.width, height: info.height, data: firstChannel(data, info.channels) };
+    decoded = await sharp(path).grayscale().raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw new UserError(`${path}: not a readable image (${(error as Error).message})`);
   }
+  const { data, info } = decoded;
+  // grayscale() may keep an alpha channel; keep the first channel only.
+  return { width: info.width, height: info.height, data: firstChannel(data, info.channels) };
 }
 
 function firstChannel(data: Buffer, channels: number): Uint8Array {

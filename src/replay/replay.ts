@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BankOptions } from '../segment/bank.js';
-import { StreamPipeline } from '../stream/pipeline.js';
+import { StreamPipeline, traceStage } from '../stream/pipeline.js';
 import { writeGrayPng } from '../io/image.js';
 import { OverlayEncoder } from './overlay.js';
 import { DEFAULT_OVERLAY, tintRgb } from '../segment/overlay.js';
@@ -10,7 +10,7 @@ import type { VideoReader } from '../ingest/video-reader.js';
 import { corruptVideo, isDamaged } from '../ingest/open-errors.js';
 import { errorMessage } from '../util/errors.js';
 import type { Extractor } from '../types.js';
-import { surfaceStage, surfaceJson, CELLS_MASK, type MaskSettings } from '../surface/stage.js';
+import { surfaceJson, CELLS_MASK, type MaskSettings } from '../surface/stage.js';
 
 /** Where a replay writes: a folder, or an .mp4 with its masks and summary beside it. */
 export interface ReplayOutputs {
@@ -149,7 +149,7 @@ interface SegmentedFrames {
  */
 async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder: OverlayEncoder, options: ReplayOptions): Promise<SegmentedFrames> {
   const settings = options.mask ?? CELLS_MASK;
-  const pipeline = new StreamPipeline(extractor, { bank: options.bank, surface: (input) => surfaceStage(input, settings) });
+  const pipeline = new StreamPipeline(extractor, { bank: options.bank, surface: traceStage(settings) });
   const tint = { ...DEFAULT_OVERLAY, opacity: options.opacity };
   const result: SegmentedFrames = { perFrame: [], extractMs: 0, bankMs: 0 };
   let writing: Promise<unknown> = Promise.resolve();

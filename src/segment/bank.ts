@@ -69,7 +69,7 @@ function validate(options: BankOptions): BankOptions {
 }
 
 /**
- * The live service's rolling cluster bank (ARCHITECTURE.md, "Streaming"): co-segmentation
+ * The live service's rolling cluster bank (docs/architecture.md, "Streaming: the rolling cluster bank"): co-segmentation
  * of a sliding window of frames, updated one frame at a time. Centroids are warm-started
  * from the previous frame's, so cluster identities persist; k is re-chosen by the elbow rule
  * on the first frame, every `window` frames and after a flush, with new clusters matched to

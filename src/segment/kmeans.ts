@@ -79,7 +79,7 @@ export function assign(points: Points, centroids: Float32Array, k: number, guess
  * SSD and cluster sizes of given labels. A point equal to its centroid adds exactly 0 (norms
  * and dot products come from the same `dot`), so the elbow rule can tell an exact fit.
  */
-export function summarize(points: Points, centroids: Float32Array, k: number, labels: Int32Array): { ssd: number; counts: Int32Array } {
+export function inertiaAndCounts(points: Points, centroids: Float32Array, k: number, labels: Int32Array): { ssd: number; counts: Int32Array } {
   const { data, n, dim } = points;
   const norms = pointNorms(points);
   const centroidNorms = squaredNorms(centroids, k, dim);
@@ -208,7 +208,7 @@ export function lloyd(points: Points, centroids: Float32Array, k: number, option
     const step = lloydStep([{ points, labels, bounds }], sums, centroids);
     if (step.changed === 0 || step.shift <= tolerance) break;
   }
-  return { labels, bounds, ...summarize(points, centroids, k, labels), k, centroids, iterations };
+  return { labels, bounds, ...inertiaAndCounts(points, centroids, k, labels), k, centroids, iterations };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Saliency voting of the paper (steps 6 of ARCHITECTURE.md), shared by batch
+ * Saliency voting of the paper (step 6 of docs/architecture.md), shared by batch
  * co-segmentation and the live rolling bank.
  */
 

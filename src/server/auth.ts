@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { UserError } from '../util/errors.js';
 
 /**
- * Who may connect (issue 7): loopback needs nothing; any other address needs a token, which
+ * Who may connect (docs/architecture.md, "Reliability"): loopback needs nothing; any other address needs a token, which
  * every HTTP request and WebSocket must then carry; browsers' WebSockets must come from an
  * allowed origin.
  */

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendRequest } from '../backend.js';
 import type { BankOptions } from '../segment/bank.js';
 import type { GrayImage } from '../types.js';
+import type { MaskSettings } from '../surface/stage.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { Mailbox } from './mailbox.js';
@@ -32,6 +33,7 @@ export interface InferenceResult extends WorkerMask {
 export interface InferenceOptions {
   request: BackendRequest;
   bank: BankOptions;
+  mask: MaskSettings;
   /** Waits between restarts of a failed worker, doubling up to max (the service's default: DEFAULT_LIMITS). */
   backoffMs: { initial: number; max: number };
 }
@@ -55,6 +57,7 @@ export class Inference extends EventEmitter {
   private readonly mailbox = new Mailbox<InferenceFrame>();
   private request: BackendRequest;
   private bank: BankOptions;
+  private readonly mask: MaskSettings;
   private readonly backoff: { initial: number; max: number };
   private nextBackoff: number;
   private restartTimer?: NodeJS.Timeout;
@@ -64,6 +67,7 @@ export class Inference extends EventEmitter {
     super();
     this.request = options.request;
     this.bank = { ...options.bank };
+    this.mask = options.mask;
     this.backend = options.request.backend;
     this.model = options.request.backend === 'physics' ? 'physics' : options.request.model;
     this.backoff = options.backoffMs;
@@ -151,7 +155,7 @@ export class Inference extends EventEmitter {
 
   /** `settled` is called once, after the worker's first 'ready' or its failure to get there. */
   private spawn(settled?: (error?: Error) => void): void {
-    const init: WorkerInit = { request: this.request, bank: this.bank };
+    const init: WorkerInit = { request: this.request, bank: this.bank, mask: this.mask };
     const worker = new Worker(WORKER_ENTRY, { workerData: init });
     this.worker = worker;
     this.ready = false;
@@ -166,8 +170,8 @@ export class Inference extends EventEmitter {
           this.ready = true;
           this.backend = message.backend;
           this.model = message.model;
-          // Restarts must open the same backend, not fall back or download again.
-          this.request = { ...this.request, backend: message.backend === 'dino' ? 'dino' : 'physics', download: false };
+          // Restarts must open the same backend, not fall back to another.
+          this.request = { ...this.request, backend: message.backend === 'dino' ? 'dino' : 'physics' };
           this.setState('running');
           settled?.();
           settled = undefined;

@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from '../wire/protocol.js';
 import { Relay } from './relay.js';
 import { IgtlServer, type IgtlServerOptions } from './igtl.js';
+import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
 
 /** Every limit of the service, explicit, with safe defaults (fuzz and load tests tune them). */
 export interface ServerLimits extends HubLimits {
@@ -57,6 +58,8 @@ export interface ServerOptions {
   tau?: number;
   votes?: number;
   seed?: number;
+  /** What the masks show (`--mask`, `--band`, `--region-depth`); DEFAULT_MASK when absent. */
+  mask?: MaskSettings;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -106,6 +109,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       seed: options.seed ?? DEFAULTS.seed,
       k: 'auto',
     },
+    mask: options.mask ?? DEFAULT_MASK,
     backoffMs: limits.workerBackoffMs,
   });
   // A service waits for its device or stream to come up rather than giving up on the first try.
@@ -132,7 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hello: (): HelloMessage => ({
       type: 'hello',
       protocol: PROTOCOL_VERSION,
-      source: { ...sourceInfo(), state: source.state },
+      source: sourceStatus(),
       backend: inference.backend,
       model: inference.model,
       backendState: inference.state,

@@ -2,12 +2,15 @@ import type { GrayImage } from '../types.js';
 import type { BackendRequest } from '../backend.js';
 import type { BankOptions } from '../segment/bank.js';
 import type { MaskKind, SurfacePoint } from '../surface/types.js';
+import type { MaskSettings } from '../surface/stage.js';
 
 /** Messages between the service's main thread and its inference worker (worker.ts). */
 
 export interface WorkerInit {
   request: BackendRequest;
   bank: BankOptions;
+  /** What the mask messages show (`serve --mask`). */
+  mask: MaskSettings;
 }
 
 export type ToWorker =

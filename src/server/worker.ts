@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openExtractor } from '../backend.js';
-import { StreamPipeline } from '../stream/pipeline.js';
+import { StreamPipeline, traceStage } from '../stream/pipeline.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import type { Extractor } from '../types.js';
 import type { WorkerInit, ToWorker, FromWorker } from './worker-messages.js';
@@ -21,7 +21,7 @@ try {
   send({ type: 'fatal', message: errorMessage(error), user: error instanceof UserError });
   process.exit(1);
 }
-const pipeline = new StreamPipeline(extractor, { bank: init.bank });
+const pipeline = new StreamPipeline(extractor, { bank: init.bank, surface: traceStage(init.mask) });
 send({ type: 'ready', backend: extractor.backend, model: extractor.model });
 
 /** The frame being segmented; a stop waits for it (terminating native inference mid-run aborts the process). */

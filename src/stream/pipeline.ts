@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { RollingBank, type BankOptions, type BankResult } from '../segment/bank.js';
 import type { BoneSurface, MaskKind } from '../surface/types.js';
+import { surfaceStage, type MaskSettings } from '../surface/stage.js';
+import type { SurfaceParams } from '../surface/trace.js';
 import type { Extractor, GrayImage } from '../types.js';
 
 /**
@@ -42,6 +44,11 @@ export type SurfaceStage = (input: SurfaceStageInput) => SurfaceStageOutput;
 
 /** The paper's mask as it is: the cells, nothing traced. */
 export const CELLS_STAGE: SurfaceStage = ({ cells }) => ({ mask: cells, kind: 'cells' });
+
+/** The surface stage of src/surface/ in the slot: the mask kind asked for, each frame traced with the previous frame's surface as its prior. */
+export function traceStage(settings: MaskSettings, params?: SurfaceParams): SurfaceStage {
+  return (input) => surfaceStage(input, settings, params);
+}
 
 export interface StreamResult extends SurfaceStageOutput {
   seq: number;

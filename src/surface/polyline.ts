@@ -16,6 +16,8 @@ export interface PolylineParams {
   bias: number;
   /** A step between neighbouring working columns larger than this (working px) ends a run. */
   maxJump: number;
+  /** A run whose evidence (sum of its points' confidence) is below this share of the strongest run's is dropped. */
+  minShare: number;
 }
 
 export function toSurface(path: Int32Array, evidence: Float32Array, image: WorkingImage, source: { width: number; height: number }, p: PolylineParams): BoneSurface {
@@ -63,6 +65,7 @@ export function toSurface(path: Int32Array, evidence: Float32Array, image: Worki
   }
 
   dropShortRuns(rows, confidence, p.minRun);
+  dropWeakRuns(rows, confidence, p.minShare);
   smoothRuns(rows, p.smoothing);
   for (let x = 0; x < width; x++) if (!Number.isNaN(rows[x])) rows[x] = Math.min(height - 1, Math.max(0, rows[x] + p.bias));
   return { width, height, rows, confidence, polylines: polylinesOf(rows, confidence) };
@@ -86,6 +89,21 @@ export function runsOf(rows: Float32Array): Array<[number, number]> {
 function dropShortRuns(rows: Float32Array, confidence: Float32Array, minRun: number): void {
   for (const [a, b] of runsOf(rows)) {
     if (b - a >= minRun) continue;
+    rows.fill(NaN, a, b);
+    confidence.fill(0, a, b);
+  }
+}
+
+/**
+ * A faint short run beside a strong surface is, on real frames, a fascia, a tendon or an echo
+ * inside the shadow far more often than a second bone (a second bone gives a run of its own
+ * strength): it costs precision, and in a region mask a whole false area.
+ */
+function dropWeakRuns(rows: Float32Array, confidence: Float32Array, minShare: number): void {
+  const runs = runsOf(rows).map(([a, b]) => ({ a, b, mass: confidence.subarray(a, b).reduce((sum, c) => sum + c, 0) }));
+  const strongest = Math.max(0, ...runs.map((run) => run.mass));
+  for (const { a, b, mass } of runs) {
+    if (mass >= minShare * strongest) continue;
     rows.fill(NaN, a, b);
     confidence.fill(0, a, b);
   }

@@ -19,6 +19,8 @@ export interface SurfaceParams extends EvidenceParams, DpParams {
   smoothing: number;
   /** Largest row step between neighbouring columns within a run, 950-frame px; a larger one cuts the run. */
   maxJump: number;
+  /** Runs weaker than this share of the strongest run's evidence are dropped. */
+  minShare: number;
   /** Row offset added to the traced ridge, 950-frame px (positive = down); measured on the phantom. */
   bias: number;
   /** Temporal prior: weight of the previous surface and the distance (950-frame px) at which it is fully paid. */
@@ -36,6 +38,7 @@ export const DEFAULT_SURFACE: SurfaceParams = {
   minRun: 60,
   maxJump: 10,
   smoothing: 4,
+  minShare: 0.3,
   // The DP's ridge sits ~1.4 px above the echo's centre on the 256-px phantom (median over its
   // eight stills, physics cells): 5 px of a 950-px frame.
   bias: 5,
@@ -72,6 +75,7 @@ export function traceSurface(input: SurfaceInput, params: SurfaceParams = DEFAUL
     smoothing: params.smoothing * frame,
     bias: params.bias * frame,
     maxJump: params.maxJump * work,
+    minShare: params.minShare,
   });
 }
 

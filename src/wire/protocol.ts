@@ -32,7 +32,8 @@ export interface Settings {
 export interface HelloMessage {
   type: 'hello';
   protocol: typeof PROTOCOL_VERSION;
-  source: { width: number; height: number; fps: number; state: SourceState };
+  /** detail says why when the source is not running, so a display joining late can show it. */
+  source: SourceStatus;
   backend: string;
   model: string;
   backendState: BackendState;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { test, type Callback } from 'uvu';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,10 +13,20 @@ export function sharedClip(): string | undefined {
 }
 
 /**
- * Prints why a test is skipped. Under CI (which provides browsers and the shared clip) a
- * missing requirement is a failure, not a skip.
+ * How to register a test that needs something optional (`missing` says what is absent, or is
+ * undefined when nothing is): uvu's `test` when all is there; else `test.skip`, so the summary
+ * counts the skip, after printing why. Under CI (which provides browsers, the shared clip and
+ * the reference programs) a missing requirement is a failure, not a skip.
  */
-export function skipOrFail(reason: string): void {
-  if (process.env.CI) throw new Error(`required under CI: ${reason}`);
-  console.log(`  skipped: ${reason}`);
+export function needing(missing: string | undefined): (name: string, fn: Callback) => void {
+  if (missing === undefined) return test;
+  if (process.env.CI) {
+    return (name) => test(name, () => {
+      throw new Error(`required under CI: ${missing}`);
+    });
+  }
+  return (name, fn) => {
+    console.log(`  skipped: ${name}: ${missing}`);
+    test.skip(name, fn);
+  };
 }

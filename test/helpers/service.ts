@@ -6,6 +6,7 @@ import type { RunningServer, ServerOptions } from '../../src/server/server.js';
 import { DEFAULT_VIDEO } from '../../src/commands/serve.js';
 import { decodeBinary, type BinaryHeader, type TextMessage } from '../../src/wire/protocol.js';
 import { serveOn } from './live.js';
+import type { SurfacePoint } from '../../src/surface/types.js';
 
 // The service logs every state change; tests show warnings and errors only.
 process.env.BONESTREAM_LOG ??= 'warn';
@@ -17,7 +18,8 @@ export function startPhantomServer(overrides: Partial<ServerOptions> = {}, sourc
 
 export interface Received {
   text: TextMessage[];
-  binary: Array<{ header: BinaryHeader; payload: Uint8Array; at: number }>;
+  /** polylines: a mask's bone surface (empty for frames and for `cells`). */
+  binary: Array<{ header: BinaryHeader; payload: Uint8Array; polylines: SurfacePoint[][]; at: number }>;
 }
 
 /** A WebSocket client that records everything it receives. */
@@ -34,7 +36,7 @@ export function record(url: string, options: WebSocket.ClientOptions = {}): Reco
   const received: Received = { text: [], binary: [] };
   const waiters = new Set<() => void>();
   ws.on('message', (data: Buffer, isBinary) => {
-    if (isBinary) received.binary.push({ ...decodeBinary(data), at: performance.now() });
+    if (isBinary) received.binary.push({ polylines: [], ...decodeBinary(data), at: performance.now() });
     else received.text.push(JSON.parse(data.toString('utf8')) as TextMessage);
     for (const wake of waiters) wake();
   });

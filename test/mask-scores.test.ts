@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dice, iou, surfacePrecisionRecall, surfaceRows } from '../src/eval/metrics.js';
+import { dice, iou, surfacePrecisionRecall, surfaceRows } from '../src/eval/mask-scores.js';
 import type { GrayImage } from '../src/types.js';
 
 /** A mask from rows of '#' (foreground) and '.' (background). */
