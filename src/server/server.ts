@@ -15,6 +15,7 @@ import { Inference, type InferenceResult } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from '../wire/protocol.js';
 import { Relay } from './relay.js';
+import { checkMethodSettings } from '../settings.js';
 import { IgtlServer, type IgtlServerOptions } from './igtl.js';
 import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
 
@@ -54,10 +55,12 @@ export interface ServerOptions {
   source: SourceSpec;
   sourceOptions?: FrameSourceOptions;
   backend: BackendRequest;
+  /** The method's settings (src/settings.ts); checked here, before a worker starts. */
   window?: number;
   tau?: number;
   votes?: number;
   seed?: number;
+  k?: number | 'auto';
   /** What the masks show (`--mask`, `--band`, `--region-depth`); DEFAULT_MASK when absent. */
   mask?: MaskSettings;
   host?: string;
@@ -100,15 +103,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = createMetrics();
   const startedAt = Date.now();
 
+  const bank = {
+    window: options.window ?? DEFAULTS.window,
+    tau: options.tau ?? DEFAULTS.tau,
+    votes: options.votes ?? DEFAULTS.votes,
+    seed: options.seed ?? DEFAULTS.seed,
+    k: options.k ?? 'auto',
+  };
+  checkMethodSettings(bank);
   const inference = new Inference({
     request: options.backend,
-    bank: {
-      window: options.window ?? DEFAULTS.window,
-      tau: options.tau ?? DEFAULTS.tau,
-      votes: options.votes ?? DEFAULTS.votes,
-      seed: options.seed ?? DEFAULTS.seed,
-      k: 'auto',
-    },
+    bank,
     mask: options.mask ?? DEFAULT_MASK,
     backoffMs: limits.workerBackoffMs,
   });
