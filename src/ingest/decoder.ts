@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { ffmpegCommand } from './ffmpeg-command.js';
-import { DamageLog, StderrTail, StreamLogParser, failureReason } from './ffmpeg-log.js';
+import { DamageLog, StderrTail, StreamLogParser, failureReason, missingProtocol } from './ffmpeg-log.js';
+import { ffmpegPath } from './ffmpeg-path.js';
 import { checkCrop, describeSource, type Crop, type SourceSpec } from './spec.js';
 import type { DicomFacts } from '../io/dicom/file.js';
 import { errorMessage } from '../util/errors.js';
@@ -108,6 +109,12 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
   command.on('stderr', (line: string) => {
     stderr.push(line);
     parser.push(line);
+    const missing = missingProtocol(line);
+    if (missing) {
+      // No retry can help: this ffmpeg build lacks the protocol (the source ends in `error`, not `restarting` for ever).
+      kill(`${name}: this ffmpeg (${ffmpegPath()}) has no ${missing} protocol; set FFMPEG_PATH to an ffmpeg built with it`);
+      return;
+    }
     const damaged = damage.push(line);
     if (damaged) options.onDecodeError?.(damaged);
     const { input, output, durationMs } = parser.log;
@@ -232,3 +239,4 @@ function createSplitter(info: Promise<SourceInfo>): Transform {
     },
   });
 }
+
