@@ -142,7 +142,7 @@ async function runSegment(paths: string[], options: SegmentCommandOptions): Prom
   }
   for (const [i, image] of outcome.images.entries()) {
     await writeGrayPng(join(options.out, `${image.name}.mask.png`), image.mask);
-    await writeFile(join(options.out, `${image.name}.overlay.png`), await overlayPng(inputs[i].image, image.mask));
+    await writeFile(join(options.out, `${image.name}.overlay.png`), await overlayPng(inputs[i].image, image.mask, image.surface?.polylines));
   }
   const { cosegmentation } = outcome;
   const metrics = {
