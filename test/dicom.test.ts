@@ -104,6 +104,14 @@ test('MONOCHROME1 (a bare implicit-VR dataset) is inverted: white is 0', async (
   assert.ok(psnr(inverted, sameScene) > 30, `PSNR ${psnr(inverted, sameScene).toFixed(1)} dB against the same scene as MONOCHROME2 JPEG`);
 });
 
+test('uncompressed YBR_FULL_422 gives its luma samples: exactly the stored values of the MONOCHROME1 file of that scene', async () => {
+  const ybr = await (await openDicom(at('ybr-full-422.dcm'))).readFrame(0);
+  const mono1 = await (await openDicom(at('IM0001'))).readFrame(0);
+  assert.equal([ybr.width, ybr.height], [64, 48]);
+  // IM0001 stores the same samples and declares them MONOCHROME1, so it reads them inverted.
+  assert.ok(Buffer.from(ybr.data).equals(Buffer.from(mono1.data.map((v) => 255 - v))));
+});
+
 test('JPEG 2000 is refused naming the transfer syntax and the converters', async () => {
   const { message } = await refusal(at('jpeg2000.dcm'));
   assert.match(message, at('jpeg2000.dcm'));
