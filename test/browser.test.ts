@@ -6,6 +6,7 @@ import { startPhantomServer } from './helpers/service.js';
 import { serveOn } from './helpers/live.js';
 import { needing } from './helpers/env.js';
 import { renderPhantom, PHANTOM_VIDEO } from '../src/phantom/index.js';
+import { truthRows } from './helpers/phantom-truth.js';
 
 /** Pixels of the canvas where the overlay colour dominates the gray video (overlay present). */
 function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
@@ -85,14 +86,8 @@ withChromium('the client in headless Chromium draws the video with the mask over
 });
 
 /** The phantom's true surface row per column (centre of its band; −1 where no bone: JSON has no NaN), for each frame of its loop. */
-function truthRows(): number[][] {
-  return Array.from({ length: PHANTOM_VIDEO.loopFrames }, (_, frame) => {
-    const { surface } = renderPhantom(PHANTOM_VIDEO, frame);
-    return Array.from({ length: surface.width }, (_, x) => {
-      const rows = [...Array(surface.height).keys()].filter((y) => surface.data[y * surface.width + x]);
-      return rows.length ? (rows[0] + rows.at(-1)!) / 2 : -1;
-    });
-  });
+function loopTruth(): number[][] {
+  return Array.from({ length: PHANTOM_VIDEO.loopFrames }, (_, frame) => Array.from(truthRows(renderPhantom(PHANTOM_VIDEO, frame).surface), (row) => (Number.isNaN(row) ? -1 : row)));
 }
 
 withChromium('the bone surface is a crisp line over the bone at devicePixelRatio 2, with the width and colour of the URL, and the fill on request', async () => {
@@ -142,7 +137,7 @@ withChromium('the bone surface is a crisp line over the bone at devicePixelRatio
       for (let i = 0; i < data.length; i += 4) if (data[i + 1] - data[i] > 80) far++;
       thickness.sort((a, b) => a - b);
       return { canvas: [width, height, canvas.clientWidth, canvas.clientHeight], bone, hit, blended, thickness: thickness[thickness.length >> 1] ?? 0, coloured: far };
-    }, truthRows());
+    }, loopTruth());
     assert.equal(look.canvas.slice(0, 2), [look.canvas[2] * 2, look.canvas[3] * 2], 'the canvas has devicePixelRatio × its CSS size');
     assert.ok(look.hit >= 0.8 * look.bone, `the line lies on the true surface in ${look.hit} of ${look.bone} bone columns`);
     // 3 CSS px × 2: about 6 device px across (more where the line slopes), not a band of the mask.
