@@ -111,7 +111,7 @@ test('serve\'s source with --realtime plays at the file\'s rate (FrameTime 40 ms
   assert.ok(elapsed >= 9 * 40 * 0.9 && elapsed < 9 * 40 + 2500, `took ${elapsed} ms for 360 ms of cine`);
 });
 
-test('serve on a DICOM cine: the OpenIGTLink masks carry the file\'s spacing in their matrix', async () => {
+test('serve on a DICOM cine: the OpenIGTLink masks carry the file\'s spacing in their matrix; /healthz names no patient', async () => {
   const server = await serveOn(at('cine-mono8-region.dcm'), { loop: true, realtime: true }, { igtl: { host: '127.0.0.1', port: 0, device: 'BoneMask', send: ['mask'] } });
   const images: ReturnType<typeof decodeImageBody>[] = [];
   const parser = new MessageParser({ maxBodyBytes: 1 << 22 }, { wants: () => true, message: (_, content) => images.push(decodeImageBody(content)), problem: () => undefined });
@@ -122,6 +122,9 @@ test('serve on a DICOM cine: the OpenIGTLink masks carry the file\'s spacing in 
     await waitFor('an IMAGE', () => images.length > 0, 30_000);
     assert.equal(images[0].size, [80, 56, 1]);
     assert.equal(images[0].geometry.spacing.map((v) => +v.toFixed(6)), [0.2, 0.25, 1]);
+    const health = await (await fetch(new URL('/healthz', server.url))).text();
+    assert.match(health, '"width":80');
+    for (const secret of PATIENT_STRINGS) assert.not.match(health, secret, `/healthz holds ${secret}`);
   } finally {
     socket.destroy();
     await server.close();
