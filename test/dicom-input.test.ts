@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { FrameSource, parseSource } from '../src/ingest/source.js';
@@ -12,9 +12,11 @@ import { MessageParser } from '../src/igtl/parser.js';
 import { maskFileName } from '../src/replay/replay.js';
 import { UserError } from '../src/util/errors.js';
 import { runCli } from './helpers/cli.js';
-import { DICOM_DIR, PATIENT_STRINGS } from './helpers/dicom.js';
+import { DICOM_DIR, PATIENT_STRINGS, writeGrayCine } from './helpers/dicom.js';
+import { needing, sharedClip } from './helpers/env.js';
+import type { GrayImage } from '../src/types.js';
 import { serveOn } from './helpers/live.js';
-import { collect, tempDir, waitFor } from './helpers/videos.js';
+import { collect, makeVideo, tempDir, waitFor } from './helpers/videos.js';
 
 /** DICOM files wherever images and videos are taken: video, serve's source, segment, features, experiment directories. */
 const dir = tempDir('bonestream-dicom-input-');
@@ -174,5 +176,34 @@ test('readImage gives the DICOM spacing, and none for a PNG; an unreadable DICOM
   assert.instance(error, UserError);
   assert.match(error!.message, 'jpeg2000.dcm: transfer syntax');
 });
+
+const clip = sharedClip();
+needing(clip ? undefined : 'the shared clip lowerlimb-sweep.mp4 is absent (../shared/data, or BONESTREAM_SHARED_DATA)')(
+  'the real clip\'s first frames as a DICOM cine replay to exactly the masks of the same frames as a lossless video',
+  async () => {
+    const count = 12;
+    const reader = await openVideo(parseSource(clip!, {}));
+    const frames: GrayImage[] = [];
+    for await (const frame of reader.frames) if (frames.push(frame.image) === count) break;
+    const { width, height, fps } = reader.info;
+    const dicom = join(dir, 'real-cine.dcm');
+    writeFileSync(dicom, writeGrayCine(frames, 1000 / fps, 0.1));
+    const lossless = join(dir, 'real-cine.mkv');
+    await makeVideo(lossless, { frames: count, width, height, fps, codec: 'ffv1' }, (i) => frames[i].data);
+    const runs = [];
+    for (const [input, out] of [[dicom, join(dir, 'real-dcm')], [lossless, join(dir, 'real-mkv')]]) {
+      const { code, stderr } = await runCli(['video', input, '--out', out, ...fast]);
+      assert.is(code, 0, stderr);
+      runs.push(out);
+    }
+    const summary = JSON.parse(readFileSync(join(runs[0], 'summary.json'), 'utf8'));
+    assert.equal([summary.frames, summary.source.width, summary.source.height], [count, width, height]);
+    assert.equal(summary.source.spacingMm, [0.1, 0.1]);
+    for (let i = 0; i < count; i++) {
+      const [fromDicom, fromVideo] = runs.map((out) => readFileSync(join(out, 'masks', maskFileName(i))));
+      assert.ok(fromDicom.equals(fromVideo), `mask ${i} is the same`);
+    }
+  },
+);
 
 test.run();
