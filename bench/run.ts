@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only vit,segment,service,surface] [-- --soak]`: performance figures, measured
+ * `npm run bench [-- --json] [-- --only vit,segment,service,surface,stability] [-- --soak]`: performance figures, measured
  * in one run so they can be compared as ratios (these machines are shared and noisy).
  */
 import { parseArgs } from 'node:util';
@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   segment: async () => (await import('./segment.js')).benchSegment,
   service: async () => (await import('./service.js')).benchService,
   surface: async () => (await import('./surface.js')).benchSurface,
+  stability: async () => (await import('./stability.js')).benchStability,
 };
 
 const { values } = parseArgs({

@@ -1,11 +1,16 @@
 /**
- * The bonestream browser client: video on a canvas with the newest bone mask over it.
+ * The bonestream browser client: video on a canvas with the newest bone surface over it, as a
+ * line drawn in screen pixels (the canvas is sized to its element × devicePixelRatio, so the
+ * line stays crisp and anti-aliased at any zoom), and the mask itself as an optional fill.
+ *
+ * URL options set the toolbar's starting values: `?colour=ff0000&width=3&fill=1`.
  *
  * Alignment: by default the newest frame is drawn (live video, no added delay) with the
  * newest mask over it, and a note says how many frames behind the video the mask is; with
  * "sync to mask" the frame the mask was computed from is drawn instead (kept by seq), so the
  * overlay is exact and the video runs late by the mask latency.
  */
+import type { SurfacePoint } from '../src/surface/types.js';
 import { decodeBinary, type HelloMessage, type MaskHeader, type TextMessage, type StatusMessage } from '../src/wire/protocol.js';
 import { RateMeter } from '../src/wire/rate.js';
 
@@ -32,6 +37,8 @@ const ui = {
   maskAge: $('mask-age'),
   opacity: $<HTMLInputElement>('opacity'),
   colour: $<HTMLInputElement>('colour'),
+  lineWidth: $<HTMLInputElement>('line-width'),
+  fill: $<HTMLInputElement>('fill'),
   sync: $<HTMLInputElement>('sync'),
   fullscreen: $<HTMLButtonElement>('fullscreen'),
   connection: $('connection'),
@@ -41,10 +48,12 @@ const ui = {
 /** Toolbar fields that describe the server's state: none of them is known while disconnected. */
 const STATUS_FIELDS = [ui.backend, ui.sourceState, ui.fpsIn, ui.masksPerSecond, ui.maskAge];
 
-const token = new URLSearchParams(location.search).get('token');
+const query = new URLSearchParams(location.search);
+const token = query.get('token');
+applyUrlOptions(query);
 const frames = new Map<number, ImageBitmap>();
 let newestFrame = -1;
-let mask: { header: MaskHeader; pixels: Uint8ClampedArray; receivedAt: number } | undefined;
+let mask: { header: MaskHeader; pixels: Uint8ClampedArray; polylines: SurfacePoint[][]; receivedAt: number } | undefined;
 const fpsIn = new RateMeter();
 const masksIn = new RateMeter();
 let reconnectWait = RECONNECT_MS.initial;
@@ -118,8 +127,8 @@ function onHello(hello: HelloMessage): void {
   ui.maskAge.textContent = '–';
   ui.maskAge.className = '';
   if (hello.source.width && hello.source.height) {
-    canvas.width = overlay.width = hello.source.width;
-    canvas.height = overlay.height = hello.source.height;
+    overlay.width = hello.source.width;
+    overlay.height = hello.source.height;
   }
   showBackend(hello.backend, hello.model, hello.backendState);
   showSource(hello.source.state, hello.source.detail);
@@ -158,7 +167,8 @@ function showBackend(name: string, model: string, state: string): void {
 }
 
 async function onBinary(data: Uint8Array): Promise<void> {
-  const { header, payload } = decodeBinary(data);
+  const decoded = decodeBinary(data);
+  const { header, payload } = decoded;
   if (header.type === 'frame') {
     fpsIn.mark();
     const bitmap = await createImageBitmap(new Blob([payload as BlobPart], { type: 'image/jpeg' }));
@@ -183,7 +193,7 @@ async function onBinary(data: Uint8Array): Promise<void> {
     overlayContext.drawImage(bitmap, 0, 0);
     bitmap.close();
     const pixels = overlayContext.getImageData(0, 0, header.width, header.height).data;
-    mask = { header, pixels, receivedAt: performance.now() };
+    mask = { header, pixels, polylines: 'polylines' in decoded ? decoded.polylines : [], receivedAt: performance.now() };
     lastMaskAt = mask.receivedAt;
     paintOverlay();
     draw();
@@ -210,21 +220,67 @@ function draw(): void {
   const seq = sync ? mask!.header.seq : newestFrame;
   const frame = frames.get(seq);
   if (!frame) return;
-  if (canvas.width !== frame.width || canvas.height !== frame.height) {
-    canvas.width = frame.width;
-    canvas.height = frame.height;
+  const dpr = window.devicePixelRatio || 1;
+  const width = Math.max(1, Math.round(canvas.clientWidth * dpr));
+  const height = Math.max(1, Math.round(canvas.clientHeight * dpr));
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
   }
+  // The frame fitted into the canvas, centred, aspect kept (what object-fit: contain did).
+  const scale = Math.min(width / frame.width, height / frame.height);
+  const box = { x: (width - frame.width * scale) / 2, y: (height - frame.height * scale) / 2, scale };
+  context.fillStyle = '#000';
+  context.fillRect(0, 0, width, height);
   context.globalAlpha = 1;
-  context.drawImage(frame, 0, 0);
+  context.drawImage(frame, box.x, box.y, frame.width * scale, frame.height * scale);
   if (mask && online) {
-    context.globalAlpha = Number(ui.opacity.value);
-    context.drawImage(overlay, 0, 0, canvas.width, canvas.height);
-    context.globalAlpha = 1;
+    if (ui.fill.checked || mask.polylines.length === 0) {
+      context.globalAlpha = Number(ui.opacity.value);
+      context.drawImage(overlay, box.x, box.y, frame.width * scale, frame.height * scale);
+      context.globalAlpha = 1;
+    }
+    strokeSurface(mask.polylines, box, dpr);
     const behind = newestFrame - mask.header.seq;
     ui.note.textContent = sync
       ? `video delayed to the mask's frame ${mask.header.seq} (${behind} frames behind live)`
       : `mask from frame ${mask.header.seq}, ${behind} frame${behind === 1 ? '' : 's'} behind the video`;
   }
+}
+
+/**
+ * The surface as a line in canvas (device) pixels: a point (x, y) is the centre of source
+ * pixel (x, y), so it lands at box + (x + 0.5) × scale; the width is in CSS pixels.
+ */
+function strokeSurface(polylines: SurfacePoint[][], box: { x: number; y: number; scale: number }, dpr: number): void {
+  context.strokeStyle = ui.colour.value;
+  context.lineWidth = lineWidth() * dpr;
+  context.lineJoin = 'round';
+  context.lineCap = 'round';
+  context.beginPath();
+  for (const line of polylines) {
+    line.forEach((point, i) => {
+      const x = box.x + (point.x + 0.5) * box.scale;
+      const y = box.y + (point.y + 0.5) * box.scale;
+      if (i === 0) context.moveTo(x, y);
+      else context.lineTo(x, y);
+    });
+  }
+  context.stroke();
+}
+
+function lineWidth(): number {
+  const value = Number(ui.lineWidth.value);
+  return Number.isFinite(value) && value > 0 ? Math.min(value, 12) : 2;
+}
+
+/** `colour` (hex, with or without #), `width` (line, CSS px) and `fill` (1/0) from the page's URL; bad values are ignored. */
+function applyUrlOptions(params: URLSearchParams): void {
+  const colour = params.get('colour');
+  if (colour && /^#?[0-9a-f]{6}$/i.test(colour)) ui.colour.value = `#${colour.replace('#', '').toLowerCase()}`;
+  const width = Number(params.get('width'));
+  if (params.has('width') && width >= 0.5 && width <= 12) ui.lineWidth.value = String(width);
+  if (params.has('fill')) ui.fill.checked = params.get('fill') !== '0';
 }
 
 function showStats(): void {
@@ -253,6 +309,10 @@ ui.colour.addEventListener('input', () => {
   draw();
 });
 ui.opacity.addEventListener('input', draw);
+ui.lineWidth.addEventListener('input', draw);
+ui.fill.addEventListener('change', draw);
+// The canvas follows its element and the screen's pixel density (window resize, zoom, full screen).
+new ResizeObserver(() => draw()).observe(canvas);
 ui.sync.addEventListener('change', draw);
 ui.fullscreen.addEventListener('click', () => {
   if (document.fullscreenElement) void document.exitFullscreen();

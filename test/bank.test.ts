@@ -106,10 +106,10 @@ test('update: τ and p apply at once, a smaller window drops old frames, reset e
   assert.is(bank.push(frame(7)).k, 2);
   bank.reset();
   assert.is(bank.push(frame(8)).framesInWindow, 1);
-  assert.throws(() => bank.update({ window: 0 }), /window must be a positive integer \(got 0\)/);
-  assert.throws(() => new RollingBank({ ...options, k: 0 }), /k must be a positive integer or auto/);
-  assert.throws(() => bank.update({ tau: 1.5 }), /tau must be in 0\.\.1 \(got 1\.5\)/);
-  assert.throws(() => bank.update({ votes: -1 }), /votes must be a percentage in 0\.\.100 \(got -1\)/);
+  assert.throws(() => bank.update({ window: 0 }), /--window must be an integer in 1\.\.100 \(got 0\)/);
+  assert.throws(() => new RollingBank({ ...options, k: 0 }), /--k must be an integer in 1\.\.64 or auto \(got 0\)/);
+  assert.throws(() => bank.update({ tau: 1.5 }), /--tau must be a number in 0\.\.1 \(got 1\.5\)/);
+  assert.throws(() => bank.update({ votes: -1 }), /--votes must be a number in 0\.\.100 \(got -1\)/);
   assert.is(bank.options.tau, 0.2, 'a refused update changes nothing');
 });
 

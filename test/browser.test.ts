@@ -5,6 +5,8 @@ import { findChromium, launchChromium } from '../scripts/chromium.js';
 import { startPhantomServer } from './helpers/service.js';
 import { serveOn } from './helpers/live.js';
 import { needing } from './helpers/env.js';
+import { renderPhantom, PHANTOM_VIDEO } from '../src/phantom/index.js';
+import { truthRows } from './helpers/phantom-truth.js';
 
 /** Pixels of the canvas where the overlay colour dominates the gray video (overlay present). */
 function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
@@ -47,9 +49,10 @@ withChromium('the client in headless Chromium draws the video with the mask over
       { timeout: 10_000 },
     );
     const green = await countTinted(page, 'green');
-    const size = await page.$eval('#view', (canvas) => [(canvas as HTMLCanvasElement).width, (canvas as HTMLCanvasElement).height]);
-    assert.equal(size, [256, 256]);
-    assert.ok(green > 100 && green < 256 * 256 * 0.3, `overlay covers ${green} pixels`);
+    // The canvas is its element's size in device pixels (devicePixelRatio 1 here), not the video's.
+    const size = await page.$eval('#view', (canvas) => [(canvas as HTMLCanvasElement).width, (canvas as HTMLCanvasElement).height, canvas.clientWidth, canvas.clientHeight]);
+    assert.equal(size.slice(0, 2), size.slice(2));
+    assert.ok(green > 100 && green < size[0] * size[1] * 0.05, `the line covers ${green} pixels`);
 
     assert.match(await text(page, 'backend'), /PHYSICS/);
     assert.is(await text(page, 'source-state'), 'running');
@@ -76,6 +79,77 @@ withChromium('the client in headless Chromium draws the video with the mask over
     assert.ok((await countTinted(page, 'red')) > 100);
     assert.is(await countTinted(page, 'green'), 0);
     assert.equal(problems, []);
+  } finally {
+    await close();
+    await server.close();
+  }
+});
+
+/** The phantom's true surface row per column (centre of its band; −1 where no bone: JSON has no NaN), for each frame of its loop. */
+function loopTruth(): number[][] {
+  return Array.from({ length: PHANTOM_VIDEO.loopFrames }, (_, frame) => Array.from(truthRows(renderPhantom(PHANTOM_VIDEO, frame).surface), (row) => (Number.isNaN(row) ? -1 : row)));
+}
+
+withChromium('the bone surface is a crisp line over the bone at devicePixelRatio 2, with the width and colour of the URL, and the fill on request', async () => {
+  const server = await startPhantomServer();
+  const { browser, close } = await launchChromium(chromium!);
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 800, height: 600, deviceScaleFactor: 2 });
+    await page.goto(`${server.url}?colour=00ff66&width=3`);
+    await page.$eval('#sync', (input) => {
+      (input as HTMLInputElement).checked = true;
+      input.dispatchEvent(new Event('change'));
+    });
+    await page.waitForFunction(() => /delayed to the mask's frame \d+/.test(document.getElementById('note')?.textContent ?? ''), { timeout: 20_000 });
+    assert.is(await page.$eval('#line-width', (input) => (input as HTMLInputElement).value), '3');
+    // One look at the canvas and the note together: the frame drawn is the mask's own (sync), so its truth is known.
+    const look = await page.evaluate((truth: number[][]) => {
+      const canvas = document.getElementById('view') as HTMLCanvasElement;
+      const seq = Number(/frame (\d+)/.exec(document.getElementById('note')!.textContent!)![1]);
+      const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      const rows = truth[seq % truth.length];
+      const scale = Math.min(width / rows.length, height / rows.length);
+      const box = { x: (width - rows.length * scale) / 2, y: (height - rows.length * scale) / 2 };
+      // No named helpers in here: the test's loader would wrap them in a function the page lacks.
+      // Green over red: > 80 is the line (coverage > 1/3 of #00ff66 over gray), 10..80 its blended edge.
+      let bone = 0;
+      let hit = 0;
+      let blended = 0;
+      const thickness: number[] = [];
+      rows.forEach((row, x) => {
+        if (row < 0) return;
+        bone++;
+        const cx = Math.round(box.x + (x + 0.5) * scale);
+        let run = 0;
+        // The line within 6 source px of the true surface, in this canvas column.
+        for (let y = Math.round(box.y + (row - 6) * scale); y <= Math.round(box.y + (row + 6) * scale); y++) {
+          const excess = data[(y * width + cx) * 4 + 1] - data[(y * width + cx) * 4];
+          if (excess > 80) run++;
+          else if (excess > 10) blended++;
+        }
+        if (run) {
+          hit++;
+          thickness.push(run);
+        }
+      });
+      let far = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 1] - data[i] > 80) far++;
+      thickness.sort((a, b) => a - b);
+      return { canvas: [width, height, canvas.clientWidth, canvas.clientHeight], bone, hit, blended, thickness: thickness[thickness.length >> 1] ?? 0, coloured: far };
+    }, loopTruth());
+    assert.equal(look.canvas.slice(0, 2), [look.canvas[2] * 2, look.canvas[3] * 2], 'the canvas has devicePixelRatio × its CSS size');
+    assert.ok(look.hit >= 0.8 * look.bone, `the line lies on the true surface in ${look.hit} of ${look.bone} bone columns`);
+    // 3 CSS px × 2: about 6 device px across (more where the line slopes), not a band of the mask.
+    assert.ok(look.thickness >= 5 && look.thickness <= 10, `line ${look.thickness} device px thick`);
+    assert.ok(look.blended > 0, 'anti-aliased edges');
+    // The fill adds the band: several times the line's pixels.
+    await page.$eval('#fill', (input) => {
+      (input as HTMLInputElement).checked = true;
+      input.dispatchEvent(new Event('change'));
+    });
+    const filled = await countTinted(page, 'green');
+    assert.ok(filled > look.coloured * 1.5, `fill ${filled} pixels against the line's ${look.coloured}`);
   } finally {
     await close();
     await server.close();

@@ -1,13 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameSource, parseSource, type Frame, type SourceState } from '../src/ingest/source.js';
-import { StreamLogParser, failureReason } from '../src/ingest/ffmpeg-log.js';
+import { StreamLogParser, failureReason, missingProtocol } from '../src/ingest/ffmpeg-log.js';
+import { buildYear, newestFfmpeg } from '../src/ingest/ffmpeg-path.js';
 import { startDecoder } from '../src/ingest/decoder.js';
 import { openVideo } from '../src/ingest/video-reader.js';
 import { UserError } from '../src/util/errors.js';
-import { brokenVideos, makeVideo, patternFrame, pidAlive, tempDir, waitFor } from './helpers/videos.js';
+import { brokenVideos, collect, makeVideo, patternFrame, pidAlive, tempDir, waitFor } from './helpers/videos.js';
 
 const dir = tempDir('bonestream-ingest-');
 const W = 64;
@@ -22,21 +23,6 @@ test.before(async () => {
   await makeVideo(h264, { frames: FRAMES, width: W, height: H, fps: FPS, codec: 'h264' });
 });
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs a source to its end (or until `limit` frames), collecting frames and state changes. */
-async function collect(source: FrameSource, limit = Infinity): Promise<{ frames: Frame[]; states: SourceState[] }> {
-  const frames: Frame[] = [];
-  const states: SourceState[] = [];
-  source.on('state', (state: SourceState) => states.push(state));
-  const ended = new Promise<void>((resolve) => source.once('end', resolve));
-  source.on('frame', (frame: Frame) => {
-    frames.push(frame);
-    if (frames.length === limit) void source.stop();
-  });
-  await source.start();
-  await ended;
-  return { frames, states };
-}
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -75,6 +61,25 @@ test('parseSource refuses bad options, naming them and the value', () => {
   for (const [arg, options, message] of cases) {
     assert.throws(() => parseSource(arg, options), (error: Error) => error instanceof UserError && message.test(error.message), `${arg} ${JSON.stringify(options)}`);
   }
+});
+
+test('the newer ffmpeg build is preferred; one that does not run is passed over', () => {
+  const dir = tempDir('bonestream-ffmpeg-choice-');
+  const fake = (name: string, year: number) => {
+    const path = join(dir, name);
+    writeFileSync(path, `#!/bin/sh\necho "ffmpeg version x Copyright (c) 2000-${year} the FFmpeg developers"\n`);
+    chmodSync(path, 0o755);
+    return path;
+  };
+  const old = fake('old', 2018);
+  const recent = fake('recent', 2025);
+  assert.is(buildYear(old), 2018);
+  assert.is(buildYear(join(dir, 'absent')), undefined);
+  assert.is(newestFfmpeg([old, recent]), recent);
+  assert.is(newestFfmpeg([recent, old]), recent);
+  assert.is(newestFfmpeg([old, join(dir, 'absent')]), old);
+  assert.is(missingProtocol('srt://127.0.0.1:9000: Protocol not found'), 'srt');
+  assert.is(missingProtocol('rtsp://camera/live: Connection refused'), undefined);
 });
 
 test('the ffmpeg log parser reads sizes, rates and duration, not codec tags', () => {

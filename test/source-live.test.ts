@@ -125,4 +125,19 @@ test('stdin that is not a video is refused', async () => {
   assert.is(source.state, 'error');
 });
 
+test('a stream protocol this ffmpeg lacks is an error at once, not a retry for ever', async () => {
+  // No ffmpeg build has a "nosuchproto" protocol; a live source would otherwise stay in 'restarting'.
+  const source = new FrameSource(parseSource('nosuchproto://127.0.0.1:9', {}), { retryFirstOpen: true });
+  const states: SourceState[] = [];
+  source.on('state', (state: SourceState) => states.push(state));
+  try {
+    await source.start();
+    assert.unreachable('start() should reject');
+  } catch (error) {
+    assert.match((error as Error).message, /has no nosuchproto protocol; set FFMPEG_PATH/);
+  }
+  assert.is(source.state, 'error');
+  assert.not.ok(states.includes('restarting'), `states: ${states.join(' → ')}`);
+});
+
 test.run();

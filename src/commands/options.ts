@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../config.js';
-import { intInRange, numberInRange, facet } from './parsers.js';
+import { intInRange, numberInRange, facet, settingParser } from './parsers.js';
 import type { BackendRequest, BackendChoice } from '../backend.js';
 import { PRECISION_CHOICES } from '../vit/precision.js';
 import { UserError } from '../util/errors.js';
@@ -69,17 +69,21 @@ export interface SegmentOptions {
 }
 
 export function parseK(raw: string): number | 'auto' {
-  return raw === 'auto' ? 'auto' : intInRange('--k', 1, 64)(raw);
+  return raw === 'auto' ? 'auto' : settingParser('k')(raw);
 }
 
-/** `voter` is what votes: an image of the set, or (video) a frame of the rolling window. */
+/**
+ * `voter` is what votes: an image of the set, or (video, serve) a frame of the rolling
+ * window, which then has its `--window` option too.
+ */
 export function addSegmentOptions(command: Command, voter: 'image' | 'frame' = 'image'): Command {
   const voters = voter === 'image' ? 'images of the set' : 'frames in the window';
+  if (voter === 'frame') command.option('--window <n>', 'frames in the rolling cluster bank', settingParser('window'), DEFAULTS.window);
   return command
     .option('--k <n|auto>', `number of clusters, or auto (elbow rule, k = 1..${DEFAULTS.maxK})`, parseK, 'auto' as const)
-    .option('--tau <x>', `saliency threshold τ for a${voter === 'image' ? 'n' : ''} ${voter}'s vote`, numberInRange('--tau', 0, 1), DEFAULTS.tau)
-    .option('--votes <percent>', `share of ${voters} that must vote for a salient cluster`, numberInRange('--votes', 0, 100), DEFAULTS.votes)
-    .option('--seed <n>', 'random seed (k-means++ initialization)', intInRange('--seed', 0, 2 ** 31 - 1), DEFAULTS.seed);
+    .option('--tau <x>', `saliency threshold τ for a${voter === 'image' ? 'n' : ''} ${voter}'s vote`, settingParser('tau'), DEFAULTS.tau)
+    .option('--votes <percent>', `share of ${voters} that must vote for a salient cluster`, settingParser('votes'), DEFAULTS.votes)
+    .option('--seed <n>', 'random seed (k-means++ initialization)', settingParser('seed'), DEFAULTS.seed);
 }
 
 /** Options of the surface stage: which mask to hand out, and its shape. */

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { FACETS, type Facet } from '../config.js';
+import { SETTING_RANGES, optionName, rangeMessage, type SettingName } from '../settings.js';
 
 /** A commander option parser for an integer within [min, max]; errors name the value. */
 export function intInRange(name: string, min: number, max: number) {
@@ -20,6 +21,19 @@ export function numberInRange(name: string, min: number, max: number) {
       throw new InvalidArgumentError(`${name} must be a number in ${min}..${max} (got ${raw})`);
     }
     return value;
+  };
+}
+
+/** The parser of a method setting's option (--tau, --window …), with the range every entry point uses. */
+export function settingParser(name: SettingName): (raw: string) => number {
+  const { min, max, integer } = SETTING_RANGES[name];
+  const parse = (integer ? intInRange : numberInRange)(optionName(name), min, max);
+  return (raw: string): number => {
+    try {
+      return parse(raw);
+    } catch {
+      throw new InvalidArgumentError(rangeMessage(name, raw));
+    }
   };
 }
 

@@ -7,11 +7,10 @@ import { parseSource, type SourceArgOptions } from '../ingest/source.js';
 import type { SourceKind } from '../ingest/spec.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { isLoopback, parseOrigins } from '../server/auth.js';
-import { WINDOW_RANGE } from '../server/control.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { fetchModel, locateWeights } from '../vit/models.js';
-import { addBackendOptions, addMaskOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions } from './options.js';
+import { addBackendOptions, addMaskOptions, addSegmentOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions, type SegmentOptions } from './options.js';
 import { DEFAULT_IGTL_DEVICE, DEFAULT_IGTL_PORT, IGTL_CONTENTS, checkIgtlDevice, type IgtlContent } from '../server/igtl.js';
 import type { ServerOptions } from '../server/server.js';
 
@@ -21,12 +20,10 @@ export const DEFAULT_VIDEO = fileURLToPath(new URL('../../fixtures/phantom-data/
 /** SIGINT/SIGTERM must end the process within 2 s (docs/architecture.md, "Limits"), even if a part hangs. */
 const SHUTDOWN_DEADLINE_MS = 1800;
 
-interface ServeOptions extends BackendOptions, MaskOptions, SourceArgOptions {
+interface ServeOptions extends BackendOptions, SegmentOptions, MaskOptions, SourceArgOptions {
   source?: string;
   default?: boolean;
   window: number;
-  tau: number;
-  votes: number;
   host: string;
   port: number;
   token?: string;
@@ -45,16 +42,13 @@ export function register(program: Command): void {
   const command = program
     .command('serve')
     .description('serve live bone masks over HTTP/WebSocket with a browser client (/, /stream, /healthz, /metrics)')
-    .option('--source <file|device|url|->', 'video file, capture device (v4l2:/dev/video0), stream URL (rtsp/udp/srt/http), or - for stdin')
-    .option('--default', 'what `npm start` runs: the committed phantom video, looping in real time, with the best backend (downloads the DINO weights when it can)')
+    .option('--source <file|device|url|->', 'video or DICOM file, capture device (v4l2:/dev/video0), stream URL (rtsp/udp/srt/http), or - for stdin')
+    .option('--default', 'what `npm start` runs: the committed phantom video, looping in real time, with the best backend (tries to download the DINO weights first when they are missing)')
     .option('--loop', 'files: start again at the end')
     .option('--realtime', "files and stdin: pace at the video's frame rate instead of as fast as possible")
     .option('--crop <x,y,w,h>', 'cut this region out of every frame (a device screen with UI around the image)')
     .option('--format <name>', 'ffmpeg input format of the source (e.g. v4l2, mpegts); probed when absent');
-  addMaskOptions(addBackendOptions(command))
-    .option('--window <n>', 'frames in the rolling cluster bank', intInRange('--window', WINDOW_RANGE.min, WINDOW_RANGE.max), DEFAULTS.window)
-    .option('--tau <x>', "saliency threshold τ for a frame's vote", numberInRange('--tau', 0, 1), DEFAULTS.tau)
-    .option('--votes <percent>', 'share of the window that must vote for a salient cluster', numberInRange('--votes', 0, 100), DEFAULTS.votes)
+  addMaskOptions(addSegmentOptions(addBackendOptions(command), 'frame'))
     .option('--host <address>', 'address to listen on; anything but loopback requires --token', DEFAULTS.host)
     .option('--port <n>', 'TCP port (0 picks a free one)', intInRange('--port', 0, 65535), DEFAULTS.port)
     .option('--token <secret>', 'require this token on every request (Authorization: Bearer … or ?token=…); default $BONESTREAM_TOKEN')
@@ -134,6 +128,8 @@ async function serve(options: ServeOptions): Promise<void> {
     window: options.window,
     tau: options.tau,
     votes: options.votes,
+    k: options.k,
+    seed: options.seed,
     mask: maskSettings(options),
     host: options.host,
     port: options.port,

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { addBackendOptions, addMaskOptions, addSegmentOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions, type SegmentOptions } from './options.js';
-import { DEFAULTS } from '../config.js';
-import { intInRange, numberInRange } from './parsers.js';
+import { numberInRange } from './parsers.js';
 import { openExtractor } from '../backend.js';
 import { parseSource, type SourceArgOptions, type SourceSpec } from '../ingest/spec.js';
 import { openVideo } from '../ingest/video-reader.js';
@@ -26,9 +25,8 @@ export function register(program: Command): void {
       'segment every frame of a recorded video offline (no frame dropped) with the live service\'s rolling cluster bank; ' +
         'writes one mask PNG per frame, an overlay video (H.264) and a JSON summary',
     )
-    .argument('<input>', 'video file ffmpeg can read, or - for stdin')
+    .argument('<input>', 'video file ffmpeg can read, a DICOM file (cine or single frame), or - for stdin')
     .requiredOption('--out <dir|file.mp4>', 'a folder (masks/000000.png …, overlay.mp4, summary.json), or an .mp4 for the overlay with NAME-masks/ and NAME.json beside it')
-    .option('--window <n>', 'frames in the rolling cluster bank', intInRange('--window', 1, 1000), DEFAULTS.window)
     .option('--crop <x,y,w,h>', 'cut this region out of every frame first (e.g. the image area of a screen capture)')
     .option('--format <name>', 'ffmpeg input format, when it cannot be guessed (e.g. mpegts on stdin)')
     .option('--opacity <x>', 'strength of the mask tint in the overlay video, 0..1', numberInRange('--opacity', 0, 1), 0.5)

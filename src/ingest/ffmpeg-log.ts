@@ -118,3 +118,8 @@ export function failureReason(lines: readonly string[], input?: string): string 
 function withoutContext(line: string): string {
   return line.trim().replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, '');
 }
+
+/** The scheme of a URL this ffmpeg build cannot open at all ("srt://host:port: Protocol not found"). */
+export function missingProtocol(line: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]*):\/\/\S*: Protocol not found/i.exec(line.trim())?.[1];
+}

@@ -1,10 +1,40 @@
+import { spawnSync } from 'node:child_process';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 
 /**
- * The ffmpeg binary: `FFMPEG_PATH` when set (a system build with more devices or codecs),
- * else the static build that ships inside the @ffmpeg-installer npm package, so a fresh
- * `npm ci` needs nothing from the system.
+ * The ffmpeg binary: `FFMPEG_PATH` when set; otherwise the newer of the system's `ffmpeg`
+ * (on PATH) and the static build inside the @ffmpeg-installer npm package, so a fresh
+ * `npm ci` needs nothing from the system but a maintained system ffmpeg is preferred.
+ * The bundled build dates from 2018 and decodes untrusted network streams: a distribution's
+ * build gets security fixes (and has protocols, such as SRT, that the bundled one lacks).
+ * Decided once per process.
  */
+let chosen: string | undefined;
+
 export function ffmpegPath(): string {
-  return process.env.FFMPEG_PATH || ffmpegInstaller.path;
+  if (process.env.FFMPEG_PATH) return process.env.FFMPEG_PATH;
+  chosen ??= newestFfmpeg([ffmpegInstaller.path, 'ffmpeg']);
+  return chosen;
+}
+
+/** The candidate with the latest build year; ties keep the earlier candidate. */
+export function newestFfmpeg(candidates: string[]): string {
+  let best = candidates[0];
+  let bestYear = -1;
+  for (const candidate of candidates) {
+    const year = buildYear(candidate);
+    if (year !== undefined && year > bestYear) {
+      best = candidate;
+      bestYear = year;
+    }
+  }
+  return best;
+}
+
+/** The last year of the build's copyright line ("Copyright (c) 2000-2018 the FFmpeg developers"); undefined when it does not run. */
+export function buildYear(path: string): number | undefined {
+  const run = spawnSync(path, ['-version'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+  if (run.status !== 0 || typeof run.stdout !== 'string') return undefined;
+  const year = /Copyright \(c\) \d{4}-(\d{4})/.exec(run.stdout)?.[1];
+  return year === undefined ? undefined : Number(year);
 }

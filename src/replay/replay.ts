@@ -5,7 +5,7 @@ import type { BankOptions } from '../segment/bank.js';
 import { StreamPipeline, traceStage } from '../stream/pipeline.js';
 import { writeGrayPng } from '../io/image.js';
 import { OverlayEncoder } from './overlay.js';
-import { DEFAULT_OVERLAY, tintRgb } from '../segment/overlay.js';
+import { DEFAULT_OVERLAY, overlayRgb } from '../segment/overlay.js';
 import type { VideoReader } from '../ingest/video-reader.js';
 import { corruptVideo, isDamaged } from '../ingest/open-errors.js';
 import { errorMessage } from '../util/errors.js';
@@ -161,7 +161,7 @@ async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder:
       await writing;
       writing = Promise.all([
         writeGrayPng(join(options.outputs.masksDir, maskFileName(frame.seq)), segmented.mask),
-        encoder.write(tintRgb(frame.image, segmented.mask, tint)),
+        encoder.write(overlayRgb(frame.image, segmented.mask, segmented.surface?.polylines, tint)),
       ]);
       result.perFrame.push({
         seq: frame.seq,

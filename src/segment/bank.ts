@@ -7,6 +7,7 @@ import { clusterPoints } from './elbow.js';
 import { voteOnLabels } from './cosegment.js';
 import { patchMaskToImage } from './mask.js';
 import { matchIdentities } from './identities.js';
+import { checkMethodSettings } from '../settings.js';
 
 export interface BankOptions {
   window: number;
@@ -60,11 +61,7 @@ interface Frame {
 
 function validate(options: BankOptions): BankOptions {
   const { window, k, tau, votes, seed } = options;
-  if (!Number.isInteger(window) || window < 1) throw new RangeError(`window must be a positive integer (got ${window})`);
-  if (k !== 'auto' && (!Number.isInteger(k) || k < 1)) throw new RangeError(`k must be a positive integer or auto (got ${k})`);
-  if (!(tau >= 0 && tau <= 1)) throw new RangeError(`tau must be in 0..1 (got ${tau})`);
-  if (!(votes >= 0 && votes <= 100)) throw new RangeError(`votes must be a percentage in 0..100 (got ${votes})`);
-  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer (got ${seed})`);
+  checkMethodSettings({ window, k, tau, votes, seed });
   return { ...options };
 }
 

@@ -1,16 +1,15 @@
 import { z } from 'zod';
+import { settingSchema } from '../settings.js';
 
 /**
  * Control messages a client may send on `/stream` (text JSON), validated once here, where
- * untrusted input enters. The ranges are those of the CLI options of `serve`.
+ * untrusted input enters. The ranges are the method's (src/settings.ts), as on the command line.
  */
-export const WINDOW_RANGE = { min: 1, max: 100 } as const;
-
 const controlSchema = z.strictObject({
   type: z.literal('control'),
-  tau: z.number().min(0).max(1).optional(),
-  votes: z.number().min(0).max(100).optional(),
-  window: z.number().int().min(WINDOW_RANGE.min).max(WINDOW_RANGE.max).optional(),
+  tau: settingSchema('tau').optional(),
+  votes: settingSchema('votes').optional(),
+  window: settingSchema('window').optional(),
 });
 
 const resetSchema = z.strictObject({ type: z.literal('reset') });
