@@ -1,11 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { isLoopback, checkBindPolicy, tokenMatcher, originAllowed, parseOrigins, hostHeaderAllowed } from '../src/server/auth.js';
 import { UserError } from '../src/util/errors.js';
-import { startPhantomServer, upgradeOutcome, record, get, wsUrl } from './helpers/service.js';
+import { startPhantomServer, upgradeOutcome, record, get, selfSigned, wsUrl } from './helpers/service.js';
 import { tempDir } from './helpers/videos.js';
 
 const TOKEN = 'correct-horse-battery-staple';
@@ -121,9 +119,8 @@ test('WebSocket Origin: same origin and allowed origins get in, other pages get 
 test('--tls-cert/--tls-key: HTTPS and WSS with a self-signed certificate', async () => {
   const dir = tempDir();
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const tls = { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
+    const { cert, key } = selfSigned(dir);
+    const tls = { cert, key };
     const server = await startPhantomServer({ tls, token: TOKEN });
     try {
       assert.match(server.url, /^https:\/\//);

@@ -21,8 +21,9 @@ const HTTP_CONCURRENCY = 8;
 const LIMITS = {
   maxPayloadBytes: 32 * 1024,
   maxControlBytes: 4096,
-  // Every message must reach the schema; the flood limit has its own test (server.test.ts).
+  // Every message must reach the schema; the flood and refusal limits have their own tests (server.test.ts).
   maxControlPerSecond: 1_000_000,
+  maxRefusalsPerSecond: 1_000_000,
   headersTimeoutMs: 1000,
   pingIntervalMs: 500,
 };

@@ -8,7 +8,7 @@ import { buildYear, newestFfmpeg } from '../src/ingest/ffmpeg-path.js';
 import { startDecoder } from '../src/ingest/decoder.js';
 import { openVideo } from '../src/ingest/video-reader.js';
 import { UserError } from '../src/util/errors.js';
-import { brokenVideos, makeVideo, patternFrame, pidAlive, tempDir, waitFor } from './helpers/videos.js';
+import { brokenVideos, collect, makeVideo, patternFrame, pidAlive, tempDir, waitFor } from './helpers/videos.js';
 
 const dir = tempDir('bonestream-ingest-');
 const W = 64;
@@ -23,21 +23,6 @@ test.before(async () => {
   await makeVideo(h264, { frames: FRAMES, width: W, height: H, fps: FPS, codec: 'h264' });
 });
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs a source to its end (or until `limit` frames), collecting frames and state changes. */
-async function collect(source: FrameSource, limit = Infinity): Promise<{ frames: Frame[]; states: SourceState[] }> {
-  const frames: Frame[] = [];
-  const states: SourceState[] = [];
-  source.on('state', (state: SourceState) => states.push(state));
-  const ended = new Promise<void>((resolve) => source.once('end', resolve));
-  source.on('frame', (frame: Frame) => {
-    frames.push(frame);
-    if (frames.length === limit) void source.stop();
-  });
-  await source.start();
-  await ended;
-  return { frames, states };
-}
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {

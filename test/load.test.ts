@@ -4,9 +4,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { seededRandom } from '../src/util/random.js';
-import { droppedFrames, record, wsUrl, type Recorder } from './helpers/service.js';
+import { droppedFrames, get, record, wsUrl, type Recorder } from './helpers/service.js';
 import { makeVideo, tempDir, waitFor } from './helpers/videos.js';
-import { countingClient, rawWebSocket, serverEndOf, serveOn, sleep, type CountingClient } from './helpers/live.js';
+import { abuser, countingClient, type Abuser, rawWebSocket, serverEndOf, serveOn, sleep, type CountingClient } from './helpers/live.js';
 
 /**
  * Slow consumers: clients that never read while others do. Speckle-like noise
@@ -33,7 +33,8 @@ const maskRate = (clients: CountingClient[], from: number, to: number) =>
   clients.reduce((sum, client) => sum + client.maskTimes.filter((at) => at >= from && at < to).length, 0) / clients.length / ((to - from) / 1000);
 
 test('clients that never read: server buffering and RSS stay bounded, the good clients\' mask rate holds', async () => {
-  const server = await serveOn(clip, { loop: true, realtime: true }, { limits: { maxBufferedBytes: MAX_BUFFERED } });
+  // The slow clients stay connected here (skipped, never buffered); closing those that read nothing is the next test's.
+  const server = await serveOn(clip, { loop: true, realtime: true }, { limits: { maxBufferedBytes: MAX_BUFFERED, stallTimeoutMs: 60_000 } });
   // The readers keep no payloads, so this process's RSS is the server's memory.
   const good = Array.from({ length: GOOD_CLIENTS }, () => countingClient(wsUrl(server)));
   let raw: Socket | undefined;
@@ -82,6 +83,65 @@ test('clients that never read: server buffering and RSS stay bounded, the good c
   } finally {
     raw?.destroy();
     paused?.ws.terminate();
+    for (const client of good) client.ws.terminate();
+    await server.close();
+  }
+});
+
+/** A series of a Prometheus counter from /metrics (0 when absent). */
+async function counter(url: string, series: string): Promise<number> {
+  const body = (await get(`${url}metrics`)).body;
+  return Number(body.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1] ?? 0);
+}
+
+test('a client that floods pings and pongs and never reads: its buffer stays bounded, it is closed (not reading), the readers\' frame rate holds', async () => {
+  // Long enough for the pongs to fill the buffer (so some are dropped) before the stall is noticed.
+  const STALL_MS = 4000;
+  const ATTACK_MS = 20_000;
+  const server = await serveOn(clip, { loop: true, realtime: true }, { limits: { maxBufferedBytes: MAX_BUFFERED, stallTimeoutMs: STALL_MS } });
+  const good = Array.from({ length: GOOD_CLIENTS }, () => countingClient(wsUrl(server)));
+  let attacker: Abuser | undefined;
+  try {
+    await waitFor('a first mask for every reader', () => good.every((client) => client.maskTimes.length > 0), 20_000);
+    // Frames: what a display shows, and cheaper than masks, so less at the mercy of a busy machine.
+    const frames = () => good.reduce((sum, client) => sum + client.frames, 0) / good.length;
+    const aloneFrom = performance.now();
+    const framesAtStart = frames();
+    await sleep(PHASE_MS);
+    const alone = (frames() - framesAtStart) / ((performance.now() - aloneFrom) / 1000);
+
+    const rssAtStart = process.memoryUsage().rss;
+    const attackFrom = performance.now();
+    const framesAtAttack = frames();
+    attacker = await abuser(server.port, { control: false, reconnect: false, maxMs: ATTACK_MS });
+    const serverEnd = serverEndOf(attacker.socket);
+    assert.ok(serverEnd, 'the server end of the attacker');
+    let closed = false;
+    void attacker.firstClosed.then(() => (closed = true));
+    let rssMax = rssAtStart;
+    let bufferedMax = 0;
+    while (!closed && performance.now() - attackFrom < ATTACK_MS) {
+      bufferedMax = Math.max(bufferedMax, serverEnd!.writableLength);
+      rssMax = Math.max(rssMax, process.memoryUsage().rss);
+      await sleep(10);
+    }
+    const closedAfter = performance.now() - attackFrom;
+    const withAttacker = (frames() - framesAtAttack) / (closedAfter / 1000);
+    const droppedPongs = await counter(server.url, 'bonestream_client_messages_dropped_total{type="pong"}');
+    const closedNotReading = await counter(server.url, 'bonestream_clients_closed_by_server_total{reason="not-reading"}');
+    console.log(`  attacker: ${attacker.messages} pings and pongs, closed after ${(closedAfter / 1000).toFixed(1)} s; server buffer for it ≤ ${(bufferedMax / 1024).toFixed(0)} KiB; ` +
+      `${droppedPongs} pongs dropped; RSS +${((rssMax - rssAtStart) / 2 ** 20).toFixed(1)} MiB; frames/s per reader ${alone.toFixed(2)} → ${withAttacker.toFixed(2)}`);
+
+    assert.ok(closed, `the attacker was still connected after ${ATTACK_MS} ms`);
+    assert.is(closedNotReading, 1, 'closed as not reading');
+    assert.ok(droppedPongs > 0, 'pongs to a full buffer were dropped and counted');
+    // Frames stop at the limit, smaller messages at twice it, plus the one message that crossed.
+    assert.ok(bufferedMax <= 2 * MAX_BUFFERED + 256 * 1024, `server buffer ${bufferedMax} bytes`);
+    assert.ok(rssMax - rssAtStart < 32 * 2 ** 20, `RSS grew ${rssMax - rssAtStart} bytes during the attack`);
+    assert.ok(withAttacker >= 0.75 * alone, `readers' frame rate ${withAttacker.toFixed(2)}/s vs ${alone.toFixed(2)}/s alone`);
+    for (const client of good) assert.is(client.ws.readyState, client.ws.OPEN);
+  } finally {
+    await attacker?.stop();
     for (const client of good) client.ws.terminate();
     await server.close();
   }

@@ -113,6 +113,31 @@ test('control: a flood is cut at maxControlPerSecond', async () => {
   }
 });
 
+test('control: a client that keeps sending after a burst of refusals is closed (1008); another keeps its masks', async () => {
+  const server = await startPhantomServer({ limits: { maxControlPerSecond: 5, maxRefusalsPerSecond: 10 } });
+  const flooder = record(wsUrl(server));
+  const other = record(wsUrl(server));
+  try {
+    await Promise.all([flooder.until((r) => r.text.length > 0), other.until(() => masksOf(other) > 0, 20_000, 'a first mask')]);
+    const closed = once(flooder.ws, 'close');
+    const started = performance.now();
+    for (let i = 0; i < 2000 && flooder.ws.readyState === flooder.ws.OPEN; i++) flooder.ws.send(JSON.stringify({ type: 'control', tau: 0.3 }));
+    const [code] = (await Promise.race([closed, sleep(5000).then(() => [undefined])])) as [number | undefined];
+    assert.is(code, 1008, 'closed by the server as a policy violation');
+    assert.ok(performance.now() - started < 3000, 'within a few seconds');
+    const replies = flooder.received.text.filter((m) => m.type === 'ack' || m.type === 'error');
+    // 5 applied, 10 refused, then the close: the rest of the flood got no answers.
+    assert.is(replies.filter((m) => m.type === 'ack').length, 5);
+    assert.is(replies.filter((m) => m.type === 'error').length, 10);
+    const before = masksOf(other);
+    await other.until(() => masksOf(other) > before + 3, 10_000, 'masks for the other client');
+  } finally {
+    flooder.ws.terminate();
+    await other.close();
+    await server.close();
+  }
+});
+
 test('a client that stops reading is skipped, not buffered; the others keep their masks', async () => {
   const server = await startPhantomServer({ limits: { maxBufferedBytes: 32 * 1024 } }, { loop: true, realtime: false });
   const good = record(wsUrl(server));

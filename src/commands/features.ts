@@ -21,7 +21,7 @@ export function register(program: Command): void {
       'extract the paper\'s patch descriptors and saliency from images: writes NAME.descriptors.npy [rows, cols, D], ' +
         'NAME.saliency.npy [rows, cols] and NAME.json per input NAME.ext',
     )
-    .argument('<image...>', 'input images (any format sharp reads: PNG, JPEG, TIFF, WebP …)')
+    .argument('<image...>', 'input images (any format sharp reads: PNG, JPEG, TIFF, WebP …; DICOM: its first frame, cut to its ultrasound region)')
     .requiredOption('--out <dir>', 'output directory (created when missing)');
   addBackendOptions(command).action(runFeatures);
 }

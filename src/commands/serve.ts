@@ -42,7 +42,7 @@ export function register(program: Command): void {
   const command = program
     .command('serve')
     .description('serve live bone masks over HTTP/WebSocket with a browser client (/, /stream, /healthz, /metrics)')
-    .option('--source <file|device|url|->', 'video file, capture device (v4l2:/dev/video0), stream URL (rtsp/udp/srt/http), or - for stdin')
+    .option('--source <file|device|url|->', 'video or DICOM file, capture device (v4l2:/dev/video0), stream URL (rtsp/udp/srt/http), or - for stdin')
     .option('--default', 'what `npm start` runs: the committed phantom video, looping in real time, with the best backend (tries to download the DINO weights first when they are missing)')
     .option('--loop', 'files: start again at the end')
     .option('--realtime', "files and stdin: pace at the video's frame rate instead of as fast as possible")

@@ -25,7 +25,7 @@ export function register(program: Command): void {
       'segment every frame of a recorded video offline (no frame dropped) with the live service\'s rolling cluster bank; ' +
         'writes one mask PNG per frame, an overlay video (H.264) and a JSON summary',
     )
-    .argument('<input>', 'video file ffmpeg can read, or - for stdin')
+    .argument('<input>', 'video file ffmpeg can read, a DICOM file (cine or single frame), or - for stdin')
     .requiredOption('--out <dir|file.mp4>', 'a folder (masks/000000.png …, overlay.mp4, summary.json), or an .mp4 for the overlay with NAME-masks/ and NAME.json beside it')
     .option('--crop <x,y,w,h>', 'cut this region out of every frame first (e.g. the image area of a screen capture)')
     .option('--format <name>', 'ffmpeg input format, when it cannot be guessed (e.g. mpegts on stdin)')

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, basename, join } from 'node:path';
 import { readGray } from '../io/image.js';
+import { readsAsDicom } from '../io/dicom/file.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { GrayImage } from '../types.js';
@@ -73,9 +74,13 @@ export async function loadLabelledImages(
 
 async function listImages(dir: string, option: string): Promise<string[]> {
   await requireDirectory(dir, option);
-  const files = (await readdir(dir)).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
+  const files: string[] = [];
+  for (const file of (await readdir(dir)).sort()) {
+    // DICOM files are known by content too: scanners name them IM0001, 1.2.840…, or anything.
+    if (IMAGE_EXTENSIONS.has(extname(file).toLowerCase()) || (await readsAsDicom(join(dir, file)))) files.push(file);
+  }
   if (files.length === 0) {
-    throw new UserError(`${option} ${dir}: no images (${[...IMAGE_EXTENSIONS].join(' ')})`);
+    throw new UserError(`${option} ${dir}: no images (${[...IMAGE_EXTENSIONS].join(' ')}, or DICOM)`);
   }
   return files;
 }

@@ -3,7 +3,8 @@ import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { ffmpegCommand } from './ffmpeg-command.js';
 import { DamageLog, StderrTail, StreamLogParser, failureReason, missingProtocol } from './ffmpeg-log.js';
 import { ffmpegPath } from './ffmpeg-path.js';
-import { checkCrop, describeSource, type SourceSpec } from './spec.js';
+import { checkCrop, describeSource, type Crop, type SourceSpec } from './spec.js';
+import type { DicomFacts } from '../io/dicom/file.js';
 import { errorMessage } from '../util/errors.js';
 
 /** What one ffmpeg run delivers: gray frames of this size (after --crop) at this rate. */
@@ -13,6 +14,10 @@ export interface SourceInfo {
   fps: number;
   /** Files: the input's duration, for progress; undefined for live streams. */
   durationMs?: number;
+  /** mm per pixel along x and y, where the file says (DICOM). */
+  spacingMm?: [number, number];
+  /** DICOM files: the patient-free facts of the file, and the image area cut out. */
+  dicom?: DicomFacts & { crop?: Crop & { from: '--crop' | 'ultrasound region' } };
 }
 
 export interface DecoderExit {
@@ -30,6 +35,8 @@ export interface DecoderExit {
   decodeError?: string;
   /** The input ended before the data its index promised (ffmpeg: "partial file"). */
   truncated: boolean;
+  /** Who decoded, for messages about damage: 'ffmpeg' when absent. */
+  decoder?: 'ffmpeg' | 'DICOM';
 }
 
 export interface DecoderOptions {

@@ -8,10 +8,11 @@ import type { GrayImage } from '../types.js';
 import { errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { DecoderExit, DecoderRun, SourceInfo } from './decoder.js';
-import { checkCrop, describeSource, type Crop, type SourceSpec } from './spec.js';
+import { checkCrop, describeSource, type SourceSpec } from './spec.js';
+import { cropGray } from '../io/crop.js';
 
 /**
- * What an OpenIGTLink run hands FrameSource per IMAGE: unlike ffmpeg's bare pixel buffers,
+ * What an OpenIGTLink (or DICOM) run hands FrameSource per image: unlike ffmpeg's bare pixel buffers,
  * each carries its own size (it may change between messages), spacing and capture time.
  */
 export interface RunFrame {
@@ -21,8 +22,8 @@ export interface RunFrame {
   elapsedMs: number;
   /** The sender's timestamp (epoch ms), or the arrival time when it sent none. */
   capturedAtMs: number;
-  /** Pixel spacing in mm along columns (x) and rows (y), from the message's matrix. */
-  spacingMm: [number, number];
+  /** Pixel spacing in mm along columns (x) and rows (y), from the message's matrix (DICOM: its header, when it has one). */
+  spacingMm?: [number, number];
 }
 
 /** Bodies larger than this are not ultrasound frames (64 MiB: 4096×4096 float32). */
@@ -103,7 +104,7 @@ export function startIgtlRun(spec: SourceSpec, stats: IgtlInputStats): DecoderRu
         stop(errorMessage(error), errorMessage(error));
         return;
       }
-      image = crop(image, spec.crop);
+      image = cropGray(image, spec.crop);
     }
     if (lastArrival !== undefined) {
       const interval = now - lastArrival;
@@ -161,13 +162,4 @@ export function startIgtlRun(spec: SourceSpec, stats: IgtlInputStats): DecoderRu
     pid: undefined,
     kill: () => stop('stopped'),
   };
-}
-
-function crop(image: GrayImage, region: Crop): GrayImage {
-  const data = new Uint8Array(region.width * region.height);
-  for (let y = 0; y < region.height; y++) {
-    const start = (region.y + y) * image.width + region.x;
-    data.set(image.data.subarray(start, start + region.width), y * region.width);
-  }
-  return { width: region.width, height: region.height, data };
 }

@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { describeSource, type SourceSpec } from './spec.js';
 import { UserError } from '../util/errors.js';
+import { plural } from '../util/plural.js';
 import type { DecoderExit } from './decoder.js';
 
 /** A missing file or /dev node is named before ffmpeg is started at all. */
@@ -39,7 +40,14 @@ export function isDamaged(exit: DecoderExit): boolean {
 
 /** A video that opened but had data ffmpeg could not decode (its frames there are missing or damaged). */
 export function corruptVideo(name: string, exit: DecoderExit): string {
-  if (exit.truncated) return `${name}: truncated video: the file ends before the data its index lists (partial file)`;
+  const dicom = exit.decoder === 'DICOM';
+  if (exit.truncated) {
+    return dicom
+      ? `${name}: truncated DICOM: the file ends before the pixel data its header declares`
+      : `${name}: truncated video: the file ends before the data its index lists (partial file)`;
+  }
   const errors = exit.decodeErrors === 1 ? '1 decoding error' : `${exit.decodeErrors} decoding errors`;
-  return `${name}: corrupt video: ffmpeg reported ${errors} (${exit.decodeError})`;
+  return dicom
+    ? `${name}: corrupt DICOM: ${plural(exit.decodeErrors, 'frame')} skipped (${exit.decodeError})`
+    : `${name}: corrupt video: ffmpeg reported ${errors} (${exit.decodeError})`;
 }

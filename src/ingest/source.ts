@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { startDecoder, type DecoderExit, type DecoderRun, type SourceInfo } from './decoder.js';
 import { IgtlInputStats, startIgtlRun, type RunFrame } from './igtl-run.js';
+import { startDicomRun } from './dicom.js';
+import { readsAsDicom } from '../io/dicom/file.js';
 import { describeSource, isRestartable, type SourceSpec } from './spec.js';
 import { checkSourceExists, corruptVideo, isDamaged, openFailure } from './open-errors.js';
 import { UserError, errorMessage } from '../util/errors.js';
@@ -23,7 +25,7 @@ export interface Frame {
   image: GrayImage;
   /** Wall-clock time of capture (epoch ms): the sender's timestamp where it sends one (OpenIGTLink), else the arrival here. */
   capturedAtMs?: number;
-  /** Pixel size in mm along x and y, where the source carries one (OpenIGTLink). */
+  /** Pixel size in mm along x and y, where the source carries one (OpenIGTLink, DICOM). */
   spacingMm?: [number, number];
 }
 
@@ -50,7 +52,8 @@ const DEFAULT_BACKOFF = { initial: 500, max: 10_000 };
 
 /**
  * Decoded gray frames from a file, device, network stream or stdin, through ffmpeg, or
- * IMAGE messages from an OpenIGTLink server (igtl-run.ts), which live the same life.
+ * IMAGE messages from an OpenIGTLink server (igtl-run.ts), or the frames of a DICOM file
+ * (dicom.ts), which live the same life.
  *
  * Events: 'frame' (Frame), 'state' (SourceState, detail?: string), 'info' (SourceInfo), 'end'.
  *
@@ -71,6 +74,8 @@ export class FrameSource extends EventEmitter {
   private readonly stdin?: NodeJS.ReadableStream;
   private readonly retryFirstOpen: boolean;
   private readonly name: string;
+  /** A file whose content is DICOM: read by ./dicom.ts, not ffmpeg. */
+  private dicom = false;
   /** What an OpenIGTLink source received and refused, over all its connections. */
   readonly igtlStats?: IgtlInputStats;
 
@@ -137,6 +142,7 @@ export class FrameSource extends EventEmitter {
       this.finish('error', error.message);
       throw error;
     });
+    this.dicom = this.spec.kind === 'file' && (await readsAsDicom(this.spec.input));
     return new Promise<SourceInfo>((resolve, reject) => {
       this.starting = { resolve, reject };
       this.setState('starting');
@@ -162,7 +168,9 @@ export class FrameSource extends EventEmitter {
     let damaged = false;
     const run = this.igtlStats
       ? startIgtlRun(this.spec, this.igtlStats)
-      : startDecoder(this.spec, {
+      : this.dicom
+        ? startDicomRun(this.spec)
+        : startDecoder(this.spec, {
           stdin: this.stdin,
           // Live streams lose packets now and then: say so once per run, not once per packet.
           onDecodeError: (reason) => {

@@ -1,6 +1,8 @@
 import { startDecoder, type DecoderExit, type SourceInfo } from './decoder.js';
+import { SkippedFrames, decodedFrames, openDicomInput } from './dicom.js';
+import { readsAsDicom } from '../io/dicom/file.js';
 import { checkSourceExists, openFailure } from './open-errors.js';
-import type { SourceSpec } from './spec.js';
+import { describeSource, type SourceSpec } from './spec.js';
 import type { Frame } from './source.js';
 
 /**
@@ -18,11 +20,14 @@ export interface VideoReader {
 }
 
 /**
- * Opens a file (or stdin) and resolves once ffmpeg has described the frames it will write.
+ * Opens a file (or stdin) and resolves once ffmpeg has described the frames it will write;
+ * a DICOM file is read by ./dicom.ts instead, frame by frame.
  * Rejects with a UserError naming the input when it is missing or not a video.
  */
 export async function openVideo(spec: SourceSpec, stdin?: NodeJS.ReadableStream): Promise<VideoReader> {
   await checkSourceExists(spec);
+  // Known by content: ffmpeg would lose frames of a DICOM cine and miss its region and spacing.
+  if (spec.kind === 'file' && (await readsAsDicom(spec.input))) return openDicomVideo(spec);
   const run = startDecoder(spec, { stdin });
   let info: SourceInfo;
   try {
@@ -46,4 +51,33 @@ export async function openVideo(spec: SourceSpec, stdin?: NodeJS.ReadableStream)
     }
   }
   return { info, frames: frames(), done: run.done, close: () => run.kill() };
+}
+
+/**
+ * Every frame of a DICOM file in order, for `video`: a frame that fails to decode is skipped and
+ * counted (the replay then reports the file as damaged), the others are all delivered.
+ */
+async function openDicomVideo(spec: SourceSpec): Promise<VideoReader> {
+  const input = await openDicomInput(spec);
+  const skipped = new SkippedFrames(describeSource(spec));
+  let closed = false;
+  let settle!: (exit: DecoderExit) => void;
+  const done = new Promise<DecoderExit>((resolve) => (settle = resolve));
+  async function* frames(): AsyncGenerator<Frame> {
+    try {
+      for await (const { index, image } of decodedFrames(input, skipped, () => closed)) {
+        yield { seq: index, ptsMs: (index * 1000) / input.info.fps, image };
+      }
+    } finally {
+      settle(skipped.exit(input, closed));
+    }
+  }
+  return {
+    info: input.info,
+    frames: frames(),
+    done,
+    close: () => {
+      closed = true;
+    },
+  };
 }

@@ -2,6 +2,9 @@ import sharp, { type Sharp } from 'sharp';
 import { access } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
 import type { GrayImage } from '../types.js';
+import { log } from '../util/log.js';
+import { cropGray } from './crop.js';
+import { describeDicom, openDicom, readsAsDicom } from './dicom/file.js';
 
 /**
  * The smallest side of an input image: one patch of the largest-patch DINO model (ViT/16).
@@ -10,13 +13,48 @@ import type { GrayImage } from '../types.js';
  */
 const MIN_SIDE = 16;
 
-/** Reads any image sharp understands as 8-bit grayscale; errors name the file. */
+/** An image as read, with its pixel size where the file gives one (DICOM). */
+export interface ReadImage {
+  image: GrayImage;
+  /** mm per pixel along x and y. */
+  spacingMm?: [number, number];
+}
+
+/** Reads any image sharp understands, or a DICOM file, as 8-bit grayscale; errors name the file. */
 export async function readGray(path: string): Promise<GrayImage> {
+  return (await readImage(path)).image;
+}
+
+/**
+ * readGray with the pixel size. A DICOM file (known by content) gives its first frame, cut to
+ * its ultrasound region, and the region's or PixelSpacing's size; other images give none.
+ */
+export async function readImage(path: string): Promise<ReadImage> {
   try {
     await access(path);
   } catch {
     throw new UserError(`${path}: no such file`);
   }
+  const read = (await readsAsDicom(path)) ? await readDicomImage(path) : { image: await readWithSharp(path) };
+  const { width, height } = read.image;
+  if (width < MIN_SIDE || height < MIN_SIDE) {
+    throw new UserError(`${path}: ${width}×${height} pixels is too small to segment (at least ${MIN_SIDE}×${MIN_SIDE}, one ViT patch)`);
+  }
+  return read;
+}
+
+async function readDicomImage(path: string): Promise<ReadImage> {
+  const file = await openDicom(path);
+  const { region, spacingMm } = file.header;
+  log.info(`${path}: DICOM, ${describeDicom(file)}${region ? `; image area ${region.width}x${region.height} at ${region.x},${region.y} (ultrasound region)` : ''}`);
+  if (file.header.frames > 1) log.info(`${path}: its first frame is used; \`bonestream video\` reads all ${file.header.frames}`);
+  const frame = await file.readFrame(0).catch((error: Error) => {
+    throw new UserError(`${path}: ${error.message}`);
+  });
+  return { image: region ? cropGray(frame, region) : frame, ...(spacingMm ? { spacingMm } : {}) };
+}
+
+async function readWithSharp(path: string): Promise<GrayImage> {
   let decoded;
   try {
     decoded = await sharp(path).grayscale().raw().toBuffer({ resolveWithObject: true });
@@ -24,9 +62,6 @@ export async function readGray(path: string): Promise<GrayImage> {
     throw new UserError(`${path}: not a readable image (${(error as Error).message})`);
   }
   const { data, info } = decoded;
-  if (info.width < MIN_SIDE || info.height < MIN_SIDE) {
-    throw new UserError(`${path}: ${info.width}×${info.height} pixels is too small to segment (at least ${MIN_SIDE}×${MIN_SIDE}, one ViT patch)`);
-  }
   // grayscale() may keep an alpha channel; keep the first channel only.
   return { width: info.width, height: info.height, data: firstChannel(data, info.channels) };
 }

@@ -93,15 +93,25 @@ function endWithStatus(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-/** An HTTP or, with a certificate, HTTPS server; a certificate or key that TLS refuses is the user's to fix. */
+/**
+ * An HTTP or, with a certificate, HTTPS server; a certificate or key that TLS refuses is the
+ * user's to fix. A TLS handshake gets `handshakeTimeout`; after it, HTTP's own timeouts apply.
+ */
 export function createHttpServer(
   tls: { cert: string | Buffer; key: string | Buffer } | undefined,
-  options: http.ServerOptions,
+  options: http.ServerOptions & { handshakeTimeout: number },
   onRequest: http.RequestListener,
 ): http.Server {
-  if (!tls) return http.createServer(options, onRequest);
+  const { handshakeTimeout, ...httpOptions } = options;
+  if (!tls) return http.createServer(httpOptions, onRequest);
   try {
-    return https.createServer({ ...options, cert: tls.cert, key: tls.key }, onRequest);
+    const server = https.createServer({ ...httpOptions, handshakeTimeout, cert: tls.cert, key: tls.key }, onRequest);
+    // https hands failed and timed-out handshakes (and peers gone before one) to 'clientError',
+    // whose HTTP status cannot be sent over a channel that was never set up: it would sit
+    // unsent, and the socket with it, for ever. They are destroyed instead.
+    server.removeAllListeners('tlsClientError');
+    server.on('tlsClientError', (_error, socket) => socket.destroy());
+    return server;
   } catch (error) {
     throw new UserError(`the TLS certificate or key was refused: ${errorMessage(error)}`);
   }

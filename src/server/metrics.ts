@@ -19,8 +19,14 @@ export function createMetrics() {
     }),
     dropped: new Counter({
       name: 'bonestream_client_messages_dropped_total',
-      help: 'Messages not sent to a client whose send buffer was full (slow consumer)',
+      help: 'Messages (frame, mask, text, pong) not sent to a client whose send buffer was full (slow consumer)',
       labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    closedByServer: new Counter({
+      name: 'bonestream_clients_closed_by_server_total',
+      help: 'WebSocket clients the server closed itself: not reading, a burst of refused messages, no pong',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     clients: new Gauge({ name: 'bonestream_clients', help: 'Connected WebSocket clients', registers: [registry] }),

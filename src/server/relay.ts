@@ -105,7 +105,7 @@ export class Relay {
         kind: result.kind,
       };
       // Masks are small and the point of the service: they get twice the frames' buffer room.
-      this.hub.broadcast(encodeMask(content, png, result.polylines), 'mask', 2);
+      this.hub.broadcast(encodeMask(content, png, result.polylines), 'mask');
     } catch (error) {
       log.warn(`mask ${result.seq}: PNG encoding failed: ${errorMessage(error)}`);
     }

@@ -15,21 +15,22 @@ import { Inference, type InferenceResult } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from '../wire/protocol.js';
 import { Relay } from './relay.js';
+import { ConnectionSlots, type SlotLimits } from './slots.js';
 import { checkMethodSettings } from '../settings.js';
 import { IgtlServer, type IgtlServerOptions } from './igtl.js';
 import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
 
 /** Every limit of the service, explicit, with safe defaults (fuzz and load tests tune them). */
-export interface ServerLimits extends HubLimits {
+export interface ServerLimits extends HubLimits, SlotLimits {
   /** WebSocket clients at once; more get 503. */
   maxClients: number;
-  /** TCP connections at once (HTTP and WebSocket); more are dropped on accept. */
-  maxConnections: number;
   /** Largest WebSocket message accepted at all; larger ones close the socket (1009). */
   maxPayloadBytes: number;
   maxHeaderBytes: number;
   /** Time allowed for a request's headers (slow or half-open HTTP clients). */
   headersTimeoutMs: number;
+  /** Time allowed for a TLS handshake (Node's default, 120 s, lets stalled handshakes hold slots). */
+  tlsHandshakeTimeoutMs: number;
   jpegQuality: number;
   /** startServer waits this long at most for the source's first frame (so hello can give its size). */
   sourceStartWaitMs: number;
@@ -40,12 +41,16 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxBufferedBytes: 1 << 20,
   maxControlBytes: 4096,
   maxControlPerSecond: 20,
+  maxRefusalsPerSecond: 50,
   pingIntervalMs: 15_000,
+  stallTimeoutMs: 5000,
   maxClients: 64,
   maxConnections: 256,
+  maxPendingPerAddress: 64,
   maxPayloadBytes: 64 * 1024,
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 10_000,
+  tlsHandshakeTimeoutMs: 10_000,
   jpegQuality: 80,
   sourceStartWaitMs: 10_000,
   workerBackoffMs: { initial: 500, max: 10_000 },
@@ -216,17 +221,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   // HTTP and the WebSocket upgrade, both behind the same gate.
   const scheme = options.tls ? 'https' : 'http';
-  const gate = accessGate({ token, host, scheme, allowOrigins: options.allowOrigins ?? [] });
+  // Connections whose requests pass the gate keep their slots; the others are evicted first (slots.ts).
+  const slots = new ConnectionSlots(limits, metrics);
+  const gate = slots.marking(accessGate({ token, host, scheme, allowOrigins: options.allowOrigins ?? [] }));
 
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
   // default): check often enough that a half-open request is dropped near headersTimeoutMs.
-  const serverOptions = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(100, limits.headersTimeoutMs / 4) };
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    connectionsCheckingInterval: Math.max(100, limits.headersTimeoutMs / 4),
+    handshakeTimeout: limits.tlsHandshakeTimeoutMs,
+  };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false, autoPong: false });
+  // autoPong is off because the hub sends pongs itself, within each client's buffer limit (hub.ts).
   let httpServer: Server;
   try {
     if (options.igtl) igtl = await IgtlServer.start({ ...options.igtl, registry: metrics.registry });
     httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health));
-    httpServer.maxConnections = limits.maxConnections;
+    slots.attach(httpServer);
     httpServer.headersTimeout = limits.headersTimeoutMs;
     httpServer.requestTimeout = limits.headersTimeoutMs * 3;
     httpServer.on('clientError', clientErrorHandler);

@@ -139,6 +139,75 @@ export function rawWebSocket(port: number, path = '/stream'): Promise<Socket> {
 }
 
 /**
+ * One client-to-server WebSocket frame (RFC 6455 §5.2: FIN set, masked as clients must),
+ * for raw sockets; `payload` up to 125 bytes for control frames (ping 0x9, pong 0xA).
+ */
+export function clientFrame(opcode: number, payload: Buffer): Buffer {
+  const mask = randomBytes(4);
+  const length = payload.length;
+  const head = length < 126 ? Buffer.from([0x80 | opcode, 0x80 | length]) : Buffer.from([0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff]);
+  return Buffer.concat([head, mask, Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]))]);
+}
+
+/**
+ * An abusive client (issue 16): upgrades, never reads, and writes a burst of 90 pings and
+ * pongs (with `control`, small control messages too) every 10 ms; each ping asks for a pong,
+ * and pongs alone used to keep a client counted as alive. With `reconnect`, it comes back
+ * each time it is closed (`connections` counts the attempts).
+ * Stops at `stop()` or after `maxMs`, whichever comes first.
+ */
+export interface Abuser {
+  /** The current connection (the first one until it is closed). */
+  socket: Socket;
+  connections: number;
+  messages: number;
+  /** Resolves when the first connection is gone (closed by the server, or a write failed). */
+  firstClosed: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function abuser(port: number, options: { control: boolean; reconnect: boolean; maxMs: number }): Promise<Abuser> {
+  const control = Buffer.from(JSON.stringify({ type: 'control', tau: 0.3 }));
+  const kinds = options.control ? 3 : 2;
+  const burst = Buffer.concat(Array.from({ length: 90 }, (_, i) => clientFrame([0x9, 0xa, 0x1][i % kinds], i % kinds === 2 ? control : Buffer.alloc(125, i))));
+  const connect = async () => {
+    const socket = await rawWebSocket(port);
+    socket.pause();
+    socket.on('error', () => socket.destroy());
+    return socket;
+  };
+  const first = await connect();
+  const state: Abuser = {
+    socket: first,
+    connections: 1,
+    messages: 0,
+    firstClosed: new Promise((done) => first.once('close', () => done())),
+    stop: async () => {
+      stopped = true;
+      await running;
+      state.socket.destroy();
+    },
+  };
+  let stopped = false;
+  const started = performance.now();
+  const running = (async () => {
+    while (!stopped && performance.now() - started < options.maxMs) {
+      if (state.socket.destroyed) {
+        if (!options.reconnect) return;
+        state.socket = await connect().catch(() => state.socket);
+        state.connections++;
+      }
+      if (!state.socket.destroyed) {
+        state.socket.write(burst);
+        state.messages += 90;
+      }
+      await sleep(10);
+    }
+  })();
+  return state;
+}
+
+/**
  * The server's end of a loopback connection whose client end is `client`, when the server
  * runs in this process: its `writableLength` is what the server holds in memory for that
  * client (what ws reports as `bufferedAmount`).

@@ -1,5 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { SourceArgOptions } from '../../src/ingest/source.js';
 import type { RunningServer, ServerOptions } from '../../src/server/server.js';
@@ -120,4 +123,12 @@ export const wsUrl = (server: RunningServer | string, path = 'stream') =>
 export async function droppedFrames(server: RunningServer): Promise<number> {
   const body = (await get(`${server.url}metrics`)).body;
   return Number(/^bonestream_client_messages_dropped_total\{type="frame"\} (\S+)$/m.exec(body)?.[1] ?? 0);
+}
+
+/** A self-signed certificate for 127.0.0.1 (openssl), written to `dir` as cert.pem and key.pem. */
+export function selfSigned(dir: string): { cert: Buffer; key: Buffer; certPath: string; keyPath: string } {
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+  return { cert: readFileSync(certPath), key: readFileSync(keyPath), certPath, keyPath };
 }

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegPath } from '../../src/ingest/ffmpeg-path.js';
+import type { Frame, FrameSource, SourceState } from '../../src/ingest/source.js';
 
 /** Test videos with known pixels, made with the project's own ffmpeg in a temp folder. */
 
@@ -119,4 +120,19 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs: num
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Runs a source to its end (or until `limit` frames), collecting frames and state changes. */
+export async function collect(source: FrameSource, limit = Infinity): Promise<{ frames: Frame[]; states: SourceState[] }> {
+  const frames: Frame[] = [];
+  const states: SourceState[] = [];
+  source.on('state', (state: SourceState) => states.push(state));
+  const ended = new Promise<void>((resolve) => source.once('end', resolve));
+  source.on('frame', (frame: Frame) => {
+    frames.push(frame);
+    if (frames.length === limit) void source.stop();
+  });
+  await source.start();
+  await ended;
+  return { frames, states };
 }
