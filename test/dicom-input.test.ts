@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { FrameSource, parseSource } from '../src/ingest/source.js';
@@ -12,9 +12,11 @@ import { MessageParser } from '../src/igtl/parser.js';
 import { maskFileName } from '../src/replay/replay.js';
 import { UserError } from '../src/util/errors.js';
 import { runCli } from './helpers/cli.js';
-import { DICOM_DIR, PATIENT_STRINGS } from './helpers/dicom.js';
+import { DICOM_DIR, PATIENT_STRINGS, writeGrayCine } from './helpers/dicom.js';
+import { needing, sharedClip } from './helpers/env.js';
+import type { GrayImage } from '../src/types.js';
 import { serveOn } from './helpers/live.js';
-import { collect, tempDir, waitFor } from './helpers/videos.js';
+import { collect, makeVideo, tempDir, waitFor } from './helpers/videos.js';
 
 /** DICOM files wherever images and videos are taken: video, serve's source, segment, features, experiment directories. */
 const dir = tempDir('bonestream-dicom-input-');
@@ -55,7 +57,7 @@ test('video on a JPEG cine: a mask per frame (as many as NumberOfFrames), cut to
   assertNoPatient(out, stderr);
 });
 
-test('video: --crop wins over the region; a damaged frame is skipped and counted, the rest kept, exit 1', async () => {
+test('video: --crop wins over the region; a reader closed unread is done; a damaged frame is skipped and counted, the rest kept, exit 1', async () => {
   const cropped = await openVideo(parseSource(at('cine-mono8-region.dcm'), { crop: '0,0,32,16' }));
   let count = 0;
   for await (const frame of cropped.frames) {
@@ -64,6 +66,9 @@ test('video: --crop wins over the region; a damaged frame is skipped and counted
   }
   assert.is(count, 10);
   assert.equal(cropped.info.dicom?.crop?.from, '--crop');
+  const unread = await openVideo(parseSource(at('cine-rle.dcm'), {}));
+  unread.close();
+  assert.is((await unread.done).signal, 'SIGTERM', 'a reader closed before its first frame settles');
 
   const out = join(dir, 'bad');
   const { code, stderr } = await runCli(['video', at('jpeg-bad-frame.dcm'), '--out', out, ...fast]);
@@ -111,7 +116,7 @@ test('serve\'s source with --realtime plays at the file\'s rate (FrameTime 40 ms
   assert.ok(elapsed >= 9 * 40 * 0.9 && elapsed < 9 * 40 + 2500, `took ${elapsed} ms for 360 ms of cine`);
 });
 
-test('serve on a DICOM cine: the OpenIGTLink masks carry the file\'s spacing in their matrix', async () => {
+test('serve on a DICOM cine: the OpenIGTLink masks carry the file\'s spacing in their matrix; /healthz names no patient', async () => {
   const server = await serveOn(at('cine-mono8-region.dcm'), { loop: true, realtime: true }, { igtl: { host: '127.0.0.1', port: 0, device: 'BoneMask', send: ['mask'] } });
   const images: ReturnType<typeof decodeImageBody>[] = [];
   const parser = new MessageParser({ maxBodyBytes: 1 << 22 }, { wants: () => true, message: (_, content) => images.push(decodeImageBody(content)), problem: () => undefined });
@@ -122,6 +127,9 @@ test('serve on a DICOM cine: the OpenIGTLink masks carry the file\'s spacing in 
     await waitFor('an IMAGE', () => images.length > 0, 30_000);
     assert.equal(images[0].size, [80, 56, 1]);
     assert.equal(images[0].geometry.spacing.map((v) => +v.toFixed(6)), [0.2, 0.25, 1]);
+    const health = await (await fetch(new URL('/healthz', server.url))).text();
+    assert.match(health, '"width":80');
+    for (const secret of PATIENT_STRINGS) assert.not.match(health, secret, `/healthz holds ${secret}`);
   } finally {
     socket.destroy();
     await server.close();
@@ -171,5 +179,34 @@ test('readImage gives the DICOM spacing, and none for a PNG; an unreadable DICOM
   assert.instance(error, UserError);
   assert.match(error!.message, 'jpeg2000.dcm: transfer syntax');
 });
+
+const clip = sharedClip();
+needing(clip ? undefined : 'the shared clip lowerlimb-sweep.mp4 is absent (../shared/data, or BONESTREAM_SHARED_DATA)')(
+  'the real clip\'s first frames as a DICOM cine replay to exactly the masks of the same frames as a lossless video',
+  async () => {
+    const count = 12;
+    const reader = await openVideo(parseSource(clip!, {}));
+    const frames: GrayImage[] = [];
+    for await (const frame of reader.frames) if (frames.push(frame.image) === count) break;
+    const { width, height, fps } = reader.info;
+    const dicom = join(dir, 'real-cine.dcm');
+    writeFileSync(dicom, writeGrayCine(frames, 1000 / fps, 0.1));
+    const lossless = join(dir, 'real-cine.mkv');
+    await makeVideo(lossless, { frames: count, width, height, fps, codec: 'ffv1' }, (i) => frames[i].data);
+    const runs = [];
+    for (const [input, out] of [[dicom, join(dir, 'real-dcm')], [lossless, join(dir, 'real-mkv')]]) {
+      const { code, stderr } = await runCli(['video', input, '--out', out, ...fast]);
+      assert.is(code, 0, stderr);
+      runs.push(out);
+    }
+    const summary = JSON.parse(readFileSync(join(runs[0], 'summary.json'), 'utf8'));
+    assert.equal([summary.frames, summary.source.width, summary.source.height], [count, width, height]);
+    assert.equal(summary.source.spacingMm, [0.1, 0.1]);
+    for (let i = 0; i < count; i++) {
+      const [fromDicom, fromVideo] = runs.map((out) => readFileSync(join(out, 'masks', maskFileName(i))));
+      assert.ok(fromDicom.equals(fromVideo), `mask ${i} is the same`);
+    }
+  },
+);
 
 test.run();

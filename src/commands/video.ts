@@ -70,10 +70,12 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
       onFrame: (done) => progress.update(done),
       signal: interruption.signal,
     });
-    progress.stop();
     if (summary.complete) {
+      // The frame count was estimated from the duration: the bar ends full at the frames read.
+      progress.finish(summary.frames);
       log.info(`video: ${summary.frames} frames at ${summary.timing.framesPerSecond} frames/s`, summary.outputs);
     } else {
+      progress.stop();
       log.error(`video: ${summary.error}`, summary.outputs);
       // 128 + SIGINT, as shells report a command stopped with Ctrl-C.
       process.exitCode = interruption.signal.aborted ? 130 : 1;

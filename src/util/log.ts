@@ -10,10 +10,23 @@ function threshold(): number {
   return ORDER[env] ?? ORDER.info;
 }
 
+const toStderr = (line: string): void => {
+  process.stderr.write(line);
+};
+let sink = toStderr;
+
+/**
+ * Sends log lines to `to` (a progress bar writes them above itself, src/util/progress.ts),
+ * or back to stderr when `to` is undefined.
+ */
+export function routeLog(to: ((line: string) => void) | undefined): void {
+  sink = to ?? toStderr;
+}
+
 function write(level: Level, message: string, fields?: Record<string, unknown>): void {
   if (ORDER[level] < threshold()) return;
   const extra = fields && Object.keys(fields).length ? ' ' + JSON.stringify(fields) : '';
-  process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${message}${extra}\n`);
+  sink(`${new Date().toISOString()} ${level.padEnd(5)} ${message}${extra}\n`);
 }
 
 export const log = {

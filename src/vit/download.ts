@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { ProxyAgent } from 'proxy-agent';
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { createProgress, type Progress } from '../util/progress.js';
+import { createProgress, NO_BAR, type Progress } from '../util/progress.js';
 
 /**
  * Downloads one large file over HTTP(S) the way a model should arrive: into `<target>.part`,
@@ -70,7 +70,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     for (let attempt = 0; ; attempt++) {
       try {
         await transferOnce(options, part, agent, settings, say, (total) => {
-          progress ??= options.quiet ? silent : bytesProgress(options.label ?? basename(options.target), total);
+          progress ??= options.quiet ? NO_BAR : bytesProgress(options.label ?? basename(options.target), total);
           return progress;
         });
         break;
@@ -316,8 +316,6 @@ async function sizeOf(path: string): Promise<number> {
     return 0;
   }
 }
-
-const silent: Progress = { update() {}, increment() {}, stop() {} };
 
 function bytesProgress(label: string, total: number): Progress {
   return createProgress(label, total, `${label} [{bar}] {percentage}% | {done} of ${megabytes(total)} | {rate} | ETA {eta_formatted}`, {
