@@ -223,7 +223,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const scheme = options.tls ? 'https' : 'http';
   // Connections whose requests pass the gate keep their slots; the others are evicted first (slots.ts).
   const slots = new ConnectionSlots(limits, metrics);
-  const gate = slots.marking(accessGate({ token, host, scheme, allowOrigins: options.allowOrigins ?? [] }));
+  const gate = slots.marking(accessGate({ token, host, scheme, port: () => (httpServer.address() as AddressInfo).port, allowOrigins: options.allowOrigins ?? [] }));
 
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
   // default): check often enough that a half-open request is dropped near headersTimeoutMs.
@@ -237,7 +237,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let httpServer: Server;
   try {
     if (options.igtl) igtl = await IgtlServer.start({ ...options.igtl, registry: metrics.registry });
-    httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health));
+    httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health, Boolean(options.tls)));
     slots.attach(httpServer);
     httpServer.headersTimeout = limits.headersTimeoutMs;
     httpServer.requestTimeout = limits.headersTimeoutMs * 3;
