@@ -5,7 +5,7 @@ import { FrameSource, type Frame, type FrameSourceOptions, type SourceSpec } fro
 import type { BackendRequest } from '../backend.js';
 import { DEFAULTS } from '../config.js';
 import { UserError } from '../util/errors.js';
-import { log } from '../util/log.js';
+import { log, throttled } from '../util/log.js';
 import { accessGate, checkBindPolicy } from './auth.js';
 import type { ControlMessage } from './control.js';
 import { overallStatus, type Health } from './health.js';
@@ -142,6 +142,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     settings: settings(),
   });
 
+  const controlLog = throttled(log.info, 10, 'control messages');
   const hub = new Hub(limits, metrics, {
     hello: (): HelloMessage => ({
       type: 'hello',
@@ -160,7 +161,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const { type: _type, ...changes } = message;
         inference.update(changes);
       }
-      log.info(`control: ${message.type}`, message.type === 'control' ? { ...message } : undefined);
+      controlLog(`control: ${message.type}`, message.type === 'control' ? { ...message } : undefined);
       hub.broadcastText(status());
       return { type: 'ack', of: message.type, settings: settings() };
     },
