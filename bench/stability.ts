@@ -70,22 +70,42 @@ export async function benchStability(): Promise<Record<string, number>> {
     const clipTraced = await traceEveryFrame(frames);
     put(`clip every frame (11 fps, first ${CLIP_FRAMES}), with prior:`, jitter(clipTraced.live));
     put('clip every frame, without prior:', jitter(clipTraced.alone));
+    // One thread's worth: what the worker can keep up with on an idle core (frames 0–1 warm up).
+    const cpu = percentile(clipTraced.cpuMs.slice(2), 50);
+    results['clip 950×812 physics + bank + surface stage: CPU ms per frame, p50'] = cpu;
+    results['clip: frames per second one idle core sustains (1000 / CPU p50)'] = 1000 / cpu;
     put('clip served (real time, 11 fps):', await served(clip, frames[0].width));
   }
   return results;
 }
 
-/** The live pipeline over every frame; beside each traced line (prior on), the same frame traced alone. */
-async function traceEveryFrame(images: GrayImage[]): Promise<{ live: Rows[]; alone: Rows[] }> {
+/**
+ * The live pipeline over every frame; beside each traced line (prior on), the same frame traced
+ * alone. cpuMs: CPU per frame of the live path only (extract, bank, stage), the alone trace left out.
+ */
+async function traceEveryFrame(images: GrayImage[]): Promise<{ live: Rows[]; alone: Rows[]; cpuMs: number[] }> {
   const alone: Rows[] = [];
+  let aloneCpu = 0;
   const stage: SurfaceStage = (input) => {
+    const before = process.cpuUsage();
     alone.push(surfaceStage({ gray: input.gray, cells: input.cells }, DEFAULT_MASK, { ...DEFAULT_SURFACE, priorWeight: 0 }).surface!.rows);
+    aloneCpu = cpuMsSince(before);
     return surfaceStage(input, DEFAULT_MASK);
   };
   const pipeline = new StreamPipeline(physics(), { bank: bankOptions(), surface: stage });
   const live: Rows[] = [];
-  for (const [seq, image] of images.entries()) live.push((await pipeline.process({ seq, ptsMs: seq * 100, image })).surface!.rows);
-  return { live, alone };
+  const cpuMs: number[] = [];
+  for (const [seq, image] of images.entries()) {
+    const before = process.cpuUsage();
+    live.push((await pipeline.process({ seq, ptsMs: seq * 100, image })).surface!.rows);
+    cpuMs.push(cpuMsSince(before) - aloneCpu);
+  }
+  return { live, alone, cpuMs };
+}
+
+function cpuMsSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
 }
 
 /** Frames before the step as they are, after it moved down by STEP_PX (image and truth). */

@@ -41,7 +41,7 @@ test('token matcher accepts exactly the token', () => {
 });
 
 test('origins: same origin and the allow-list pass, others fail, non-browser clients (no Origin) pass', () => {
-  const own = 'http://127.0.0.1:8080';
+  const own = ['http://127.0.0.1:8080'];
   assert.ok(originAllowed(undefined, own, []));
   assert.ok(originAllowed('http://127.0.0.1:8080', own, []));
   assert.not.ok(originAllowed('http://evil.example', own, []));
@@ -92,9 +92,15 @@ test('without a token, requests must name this machine (DNS rebinding is refused
   assert.ok(hostHeaderAllowed('[::1]:8080', '::1'));
   assert.not.ok(hostHeaderAllowed('evil.example:8080', '127.0.0.1'));
   assert.not.ok(hostHeaderAllowed(undefined, '127.0.0.1'));
+  // Forms no browser sends, some of which URL parsing reads as 127.0.0.1 (issue 16).
+  for (const odd of ['evil.example@127.0.0.1', '127.0.0.1/evil.example', '127.0.0.1#x', '127.0.0.1?x', '127.0.0.1 ', ' 127.0.0.1', '127.0.0.1:99999', '[127.0.0.1]', 'user@localhost:8080', '127.0.0.1:8080:1']) {
+    assert.not.ok(hostHeaderAllowed(odd, '127.0.0.1'), odd);
+  }
   const server = await startPhantomServer();
   try {
-    assert.is((await get(`${server.url}healthz`)).status, 200);
+    const plain = await get(`${server.url}healthz`);
+    assert.is(plain.status, 200);
+    assert.is(plain.headers['strict-transport-security'], undefined, 'no HSTS without TLS');
     assert.is((await get(`${server.url}healthz`, { Host: `evil.example:${server.port}` })).status, 403);
     const rebound = await upgradeOutcome(wsUrl(server), { headers: { Host: `evil.example:${server.port}` }, origin: `http://evil.example:${server.port}` });
     assert.equal(rebound, { opened: false, status: 403, messages: 0 });
@@ -116,6 +122,20 @@ test('WebSocket Origin: same origin and allowed origins get in, other pages get 
   }
 });
 
+test('with a token, Origin is compared with the names the server is bound to, not with the request\'s own Host', async () => {
+  const server = await startPhantomServer({ token: TOKEN });
+  try {
+    const withToken = `${wsUrl(server)}?token=${TOKEN}`;
+    assert.ok((await upgradeOutcome(withToken, { origin: `http://localhost:${server.port}` })).opened, 'the loopback names pass');
+    assert.ok((await upgradeOutcome(withToken, { origin: server.url.replace(/\/$/, '') })).opened, 'the bound address passes');
+    const spoofed = await upgradeOutcome(withToken, { headers: { Host: `evil.example:${server.port}` }, origin: `http://evil.example:${server.port}` });
+    assert.equal(spoofed, { opened: false, status: 403, messages: 0 });
+    assert.is((await upgradeOutcome(withToken, { origin: `http://127.0.0.1:${server.port + 1}` })).status, 403, 'another port is another origin');
+  } finally {
+    await server.close();
+  }
+});
+
 test('--tls-cert/--tls-key: HTTPS and WSS with a self-signed certificate', async () => {
   const dir = tempDir();
   try {
@@ -126,6 +146,7 @@ test('--tls-cert/--tls-key: HTTPS and WSS with a self-signed certificate', async
       assert.match(server.url, /^https:\/\//);
       const health = await get(`${server.url}healthz?token=${TOKEN}`);
       assert.is(health.status, 200);
+      assert.is(health.headers['strict-transport-security'], 'max-age=31536000', 'HSTS over TLS');
       assert.is(JSON.parse(health.body).backend, 'physics');
       const client = record(`${wsUrl(server)}?token=${TOKEN}`, { rejectUnauthorized: false });
       await client.until((r) => r.text.length > 0 && r.binary.length > 0, 10_000, 'hello and a frame over WSS');

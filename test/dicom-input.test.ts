@@ -57,7 +57,7 @@ test('video on a JPEG cine: a mask per frame (as many as NumberOfFrames), cut to
   assertNoPatient(out, stderr);
 });
 
-test('video: --crop wins over the region; a damaged frame is skipped and counted, the rest kept, exit 1', async () => {
+test('video: --crop wins over the region; a reader closed unread is done; a damaged frame is skipped and counted, the rest kept, exit 1', async () => {
   const cropped = await openVideo(parseSource(at('cine-mono8-region.dcm'), { crop: '0,0,32,16' }));
   let count = 0;
   for await (const frame of cropped.frames) {
@@ -66,6 +66,9 @@ test('video: --crop wins over the region; a damaged frame is skipped and counted
   }
   assert.is(count, 10);
   assert.equal(cropped.info.dicom?.crop?.from, '--crop');
+  const unread = await openVideo(parseSource(at('cine-rle.dcm'), {}));
+  unread.close();
+  assert.is((await unread.done).signal, 'SIGTERM', 'a reader closed before its first frame settles');
 
   const out = join(dir, 'bad');
   const { code, stderr } = await runCli(['video', at('jpeg-bad-frame.dcm'), '--out', out, ...fast]);

@@ -85,6 +85,12 @@ test('end to end: the phantom video through the real server; every mask matches 
     assert.ok(value('bonestream_frames_in_total') >= frames.length);
     assert.ok(value('bonestream_masks_out_total') >= masks.length);
     assert.ok(value('bonestream_mask_latency_seconds_count') >= masks.length);
+    for (const step of ['extract', 'bank', 'surface']) {
+      const count = Number(new RegExp(`^bonestream_worker_step_seconds_count\\{step="${step}"\\} (\\S+)$`, 'm').exec(metrics.body)?.[1]);
+      assert.ok(count >= masks.length, `worker step ${step}: ${count} frames timed`);
+    }
+    const surfaceSeconds = Number(/^bonestream_worker_step_seconds_sum\{step="surface"\} (\S+)$/m.exec(metrics.body)?.[1]);
+    assert.ok(surfaceSeconds > 0, 'the surface stage takes time (it runs)');
     assert.is(value('bonestream_clients'), 1);
     assert.match(metrics.body, /bonestream_source_state\{state="running"\} 1/);
     assert.match(metrics.body, /bonestream_process_resident_memory_bytes/);

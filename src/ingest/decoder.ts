@@ -6,6 +6,7 @@ import { ffmpegPath } from './ffmpeg-path.js';
 import { checkCrop, describeSource, type Crop, type SourceSpec } from './spec.js';
 import type { DicomFacts } from '../io/dicom/file.js';
 import { errorMessage } from '../util/errors.js';
+import { checkPixels } from '../io/pixel-limit.js';
 
 /** What one ffmpeg run delivers: gray frames of this size (after --crop) at this rate. */
 export interface SourceInfo {
@@ -62,8 +63,6 @@ export interface DecoderRun {
   kill(): void;
 }
 
-/** Frames this large are not ultrasound: refuse them rather than allocate gigabytes. */
-const MAX_FRAME_PIXELS = 16384 * 16384;
 /** Fallback when ffmpeg prints no rate (some raw streams); the common video rate. */
 const DEFAULT_FPS = 25;
 
@@ -129,8 +128,11 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
       }
     }
     if (!output) return;
-    if (output.width * output.height > MAX_FRAME_PIXELS) {
-      kill(`${name}: frames of ${output.width}x${output.height} are too large`);
+    // Frames this large are not ultrasound: refused from ffmpeg's header line, before the first is read.
+    try {
+      checkPixels(name, output.width, output.height, 'video frame');
+    } catch (error) {
+      kill(errorMessage(error));
       return;
     }
     known = { width: output.width, height: output.height, fps: output.fps ?? input.fps ?? DEFAULT_FPS, durationMs };

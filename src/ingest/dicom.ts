@@ -144,7 +144,9 @@ export function startDicomRun(spec: SourceSpec): DecoderRun {
     return skipped.exit(input, stopped);
   };
 
-  const done = play().then(async (exit) => {
+  // A fault of this code must still end the run (FrameSource waits on `done`), never hang it or go unhandled.
+  const failed = (error: unknown): DecoderExit => ({ ok: false, reason: `${name}: ${errorMessage(error)}`, decodeErrors: 0, truncated: false });
+  const done = play().catch(failed).then(async (exit) => {
     frames.end();
     if (!frames.readableEnded) {
       frames.resume();

@@ -61,9 +61,11 @@ async function openDicomVideo(spec: SourceSpec): Promise<VideoReader> {
   const input = await openDicomInput(spec);
   const skipped = new SkippedFrames(describeSource(spec));
   let closed = false;
+  let iterating = false;
   let settle!: (exit: DecoderExit) => void;
   const done = new Promise<DecoderExit>((resolve) => (settle = resolve));
   async function* frames(): AsyncGenerator<Frame> {
+    iterating = true;
     try {
       for await (const { index, image } of decodedFrames(input, skipped, () => closed)) {
         yield { seq: index, ptsMs: (index * 1000) / input.info.fps, image };
@@ -78,6 +80,8 @@ async function openDicomVideo(spec: SourceSpec): Promise<VideoReader> {
     done,
     close: () => {
       closed = true;
+      // Closed before the first frame was asked for: the generator never runs, so `done` settles here.
+      if (!iterating) settle(skipped.exit(input, true));
     },
   };
 }

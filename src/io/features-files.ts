@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Features, Size } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { readNpy, writeNpy } from './npy.js';
+import { checkPixels } from './pixel-limit.js';
 
 /**
  * The file trio `bonestream features` writes per image and `bonestream cosegment` reads:
@@ -88,6 +89,9 @@ async function readMeta(path: string): Promise<FeaturesMeta> {
   if (!isSize(meta?.resized)) problems.push('resized must be {width, height}');
   if (meta?.source !== undefined && typeof meta.source !== 'string') problems.push('source must be a path');
   if (problems.length) throw new UserError(`${path}: ${problems.join('; ')}`);
+  // Masks are drawn at the original size: a claimed size is checked before anything is allocated for it.
+  checkPixels(path, meta.original.width, meta.original.height, 'original');
+  checkPixels(path, meta.resized.width, meta.resized.height, 'resized image');
   return meta;
 }
 

@@ -4,6 +4,7 @@ import { UserError } from '../util/errors.js';
 import type { GrayImage } from '../types.js';
 import { log } from '../util/log.js';
 import { cropGray } from './crop.js';
+import { checkPixels, MAX_PIXELS } from './pixel-limit.js';
 import { describeDicom, openDicom, readsAsDicom } from './dicom/file.js';
 
 /**
@@ -57,8 +58,13 @@ async function readDicomImage(path: string): Promise<ReadImage> {
 async function readWithSharp(path: string): Promise<GrayImage> {
   let decoded;
   try {
-    decoded = await sharp(path).grayscale().raw().toBuffer({ resolveWithObject: true });
+    // The size comes from the header alone (sharp's limit would refuse that too, but without
+    // saying the size); the same limit stays on the decoder, in case a header lies.
+    const { width, height } = await sharp(path, { limitInputPixels: false }).metadata();
+    if (width !== undefined && height !== undefined) checkPixels(path, width, height);
+    decoded = await sharp(path, { limitInputPixels: MAX_PIXELS }).grayscale().raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
+    if (error instanceof UserError) throw error;
     throw new UserError(`${path}: not a readable image (${(error as Error).message})`);
   }
   const { data, info } = decoded;

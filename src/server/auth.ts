@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import type { IncomingMessage } from 'node:http';
 import { UserError } from '../util/errors.js';
 
@@ -53,10 +54,42 @@ export function requestToken(request: IncomingMessage, url: URL): string | undef
  * when set, still applies): the check exists to stop other web pages from riding on a
  * user's browser.
  */
-export function originAllowed(origin: string | undefined, ownOrigin: string, allowList: readonly string[]): boolean {
+export function originAllowed(origin: string | undefined, ownOrigins: readonly string[], allowList: readonly string[]): boolean {
   if (origin === undefined) return true;
   const normalized = origin.toLowerCase().replace(/\/$/, '');
-  return normalized === ownOrigin.toLowerCase() || allowList.some((allowed) => allowed.toLowerCase() === normalized);
+  return [...ownOrigins, ...allowList].some((allowed) => allowed.toLowerCase() === normalized);
+}
+
+/**
+ * The origins of this server's own page: the names it was bound to, with its port, never the
+ * request's own `Host` (a page on evil.example that sends `Host: evil.example` must not pass
+ * as same-origin). Bound to loopback, the loopback names; bound to every interface, the
+ * machine's name and addresses.
+ */
+export function ownOrigins(scheme: 'http' | 'https', boundHost: string, port: number): string[] {
+  const bare = boundHost.replace(/^\[|\]$/g, '');
+  const names = isLoopback(bare) ? [bare, 'localhost', '127.0.0.1', '::1'] : bare === '0.0.0.0' || bare === '::' ? machineNames() : [bare];
+  // URL drops the scheme's default port, as browsers do in Origin.
+  return [...new Set(names.map((name) => new URL(`${scheme}://${isIP(name) === 6 ? `[${name}]` : name}:${port}`).origin))];
+}
+
+function machineNames(): string[] {
+  const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
+  return [hostname(), 'localhost', ...addresses];
+}
+
+/**
+ * A Host header as browsers send it: a DNS name, an IPv4 address or a bracketed IPv6 one,
+ * then an optional port. Anything else (`evil.example@127.0.0.1`, `127.0.0.1/x`,
+ * `127.0.0.1#x`, spaces) is no Host a browser sends, and URL parsing would read some of them
+ * as this machine: they are refused.
+ */
+export function parseHostHeader(value: string): string | undefined {
+  const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?))(?::(\d{1,5}))?$/i.exec(value);
+  if (!match) return undefined;
+  if (match[3] !== undefined && Number(match[3]) > 65535) return undefined;
+  if (match[1] !== undefined) return isIP(match[1]) === 6 ? match[1].toLowerCase() : undefined;
+  return match[2].toLowerCase();
 }
 
 /**
@@ -65,14 +98,9 @@ export function originAllowed(origin: string | undefined, ownOrigin: string, all
  * rebinding) sends its domain as `Host` and is refused.
  */
 export function hostHeaderAllowed(hostHeader: string | undefined, boundHost: string): boolean {
-  if (!hostHeader) return false;
-  let hostname: string;
-  try {
-    hostname = new URL(`http://${hostHeader}`).hostname;
-  } catch {
-    return false;
-  }
-  return isLoopback(hostname) || hostname === boundHost.toLowerCase();
+  const name = hostHeader === undefined ? undefined : parseHostHeader(hostHeader);
+  if (name === undefined) return false;
+  return isLoopback(name) || name === boundHost.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
 export interface AccessPolicy {
@@ -81,6 +109,8 @@ export interface AccessPolicy {
   /** The address the server listens on. */
   host: string;
   scheme: 'http' | 'https';
+  /** The port listened on (known once listening; asked per request). */
+  port: () => number;
   /** Origins besides the server's own whose pages may open the stream. */
   allowOrigins: readonly string[];
 }
@@ -102,8 +132,9 @@ export function accessGate(policy: AccessPolicy): Gate {
   return (request, url, upgrade) => {
     if (!policy.token && !hostHeaderAllowed(request.headers.host, policy.host)) return { status: 403, reason: 'host' };
     if (!tokenOk(requestToken(request, url))) return { status: 401, reason: 'token' };
-    const own = `${policy.scheme}://${request.headers.host ?? ''}`;
-    if (upgrade && !originAllowed(request.headers.origin, own, policy.allowOrigins)) return { status: 403, reason: 'origin' };
+    if (upgrade && !originAllowed(request.headers.origin, ownOrigins(policy.scheme, policy.host, policy.port()), policy.allowOrigins)) {
+      return { status: 403, reason: 'origin' };
+    }
     return undefined;
   };
 }

@@ -11,9 +11,14 @@ import type { Metrics } from './metrics.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 
-/** The HTTP routes: `/` the client, `/healthz`, `/metrics`; every request passes the gate first. */
-export function requestHandler(gate: Gate, metrics: Metrics, health: () => Health): http.RequestListener {
+/**
+ * The HTTP routes: `/` the client, `/healthz`, `/metrics`; every request passes the gate first.
+ * Over TLS every answer says so for a year (HSTS, RFC 6797), so a browser never falls back to
+ * plain HTTP, where the token would travel in the clear.
+ */
+export function requestHandler(gate: Gate, metrics: Metrics, health: () => Health, tls: boolean): http.RequestListener {
   const handle = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+    if (tls) response.setHeader('Strict-Transport-Security', 'max-age=31536000');
     const url = parseUrl(request.url);
     if (!url) return reply(response, 400, TEXT, 'bad request\n');
     const refused = gate(request, url, false);

@@ -1,5 +1,5 @@
 import type { WebSocket, RawData } from 'ws';
-import { log } from '../util/log.js';
+import { log, throttled } from '../util/log.js';
 import type { Metrics } from './metrics.js';
 import { parseControl, type ControlMessage } from './control.js';
 import type { HelloMessage, StatusMessage, TextMessage } from '../wire/protocol.js';
@@ -52,6 +52,7 @@ const SMALL_MESSAGE_SLACK = 2;
 /** A close frame to a client that does not read may never leave: the socket goes after this. */
 const CLOSE_GRACE_MS = 1000;
 
+
 /**
  * The connected WebSocket clients: greets them, fans out frames and masks with per-client
  * back-pressure (a slow client skips messages, never buffers them), and answers control
@@ -62,6 +63,8 @@ export class Hub {
   private readonly clients = new Map<WebSocket, Client>();
   private readonly pingTimer: NodeJS.Timeout;
   private readonly stallTimer: NodeJS.Timeout;
+  /** 10 connects and disconnects a second are logged, the rest counted: 5 000 connects are not 5 000 lines. */
+  private readonly clientLog = throttled(log.info, 10, 'client connects and disconnects');
 
   constructor(
     private readonly limits: HubLimits,
@@ -86,7 +89,7 @@ export class Hub {
     const client: Client = { alive: true, closing: false, controlWindowStart: 0, controlCount: 0, refusalCount: 0, sentBytes: 0, taken: 0, takenAt: performance.now() };
     this.clients.set(ws, client);
     this.metrics.clients.set(this.clients.size);
-    log.info(`client connected from ${peer} (${this.clients.size} connected)`);
+    this.clientLog(`client connected from ${peer} (${this.clients.size} connected)`);
     ws.on('pong', () => (client.alive = true));
     ws.on('ping', (data) => this.deliver(ws, client, data, 'pong'));
     ws.on('message', (data, isBinary) => this.onMessage(ws, client, data, isBinary));
@@ -94,7 +97,7 @@ export class Hub {
     ws.on('close', (code) => {
       this.clients.delete(ws);
       this.metrics.clients.set(this.clients.size);
-      log.info(`client from ${peer} disconnected (code ${code}; ${this.clients.size} connected)`);
+      this.clientLog(`client from ${peer} disconnected (code ${code}; ${this.clients.size} connected)`);
     });
     this.deliver(ws, client, JSON.stringify(this.hooks.hello()), 'text');
   }

@@ -48,6 +48,13 @@ export function createMetrics() {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4],
       registers: [registry],
     }),
+    workerStep: new Histogram({
+      name: 'bonestream_worker_step_seconds',
+      help: "Time of each step of the inference worker's pipeline per frame: extract (the backend), bank (co-segmentation), surface (the bone-surface stage)",
+      labelNames: ['step'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
+      registers: [registry],
+    }),
     workerRestarts: new Counter({ name: 'bonestream_worker_restarts_total', help: 'Inference worker restarts', registers: [registry] }),
     sourceState: new Gauge({
       name: 'bonestream_source_state',

@@ -90,6 +90,9 @@ export class Relay {
       const latencyMs = performance.now() - result.arrivedAt;
       this.metrics.masksOut.inc();
       this.metrics.maskLatency.observe(latencyMs / 1000);
+      this.metrics.workerStep.observe({ step: 'extract' }, result.timing.extractMs / 1000);
+      this.metrics.workerStep.observe({ step: 'bank' }, result.timing.bankMs / 1000);
+      this.metrics.workerStep.observe({ step: 'surface' }, result.timing.surfaceMs / 1000);
       this.masksOut++;
       this.masksPerSecond.mark();
       this.lastMaskAt = performance.now();

@@ -5,7 +5,7 @@ import { FrameSource, type Frame, type FrameSourceOptions, type SourceSpec } fro
 import type { BackendRequest } from '../backend.js';
 import { DEFAULTS } from '../config.js';
 import { UserError } from '../util/errors.js';
-import { log } from '../util/log.js';
+import { log, throttled } from '../util/log.js';
 import { accessGate, checkBindPolicy } from './auth.js';
 import type { ControlMessage } from './control.js';
 import { overallStatus, type Health } from './health.js';
@@ -143,6 +143,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     settings: settings(),
   });
 
+  const controlLog = throttled(log.info, 10, 'control messages');
   const hub = new Hub(limits, metrics, {
     hello: (): HelloMessage => ({
       type: 'hello',
@@ -161,7 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const { type: _type, ...changes } = message;
         inference.update(changes);
       }
-      log.info(`control: ${message.type}`, message.type === 'control' ? { ...message } : undefined);
+      controlLog(`control: ${message.type}`, message.type === 'control' ? { ...message } : undefined);
       hub.broadcastText(status());
       return { type: 'ack', of: message.type, settings: settings() };
     },
@@ -224,7 +225,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const scheme = options.tls ? 'https' : 'http';
   // Connections whose requests pass the gate keep their slots; the others are evicted first (slots.ts).
   const slots = new ConnectionSlots(limits, metrics);
-  const gate = slots.marking(accessGate({ token, host, scheme, allowOrigins: options.allowOrigins ?? [] }));
+  const gate = slots.marking(accessGate({ token, host, scheme, port: () => (httpServer.address() as AddressInfo).port, allowOrigins: options.allowOrigins ?? [] }));
 
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
   // default): check often enough that a half-open request is dropped near headersTimeoutMs.
@@ -238,7 +239,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let httpServer: Server;
   try {
     if (options.igtl) igtl = await IgtlServer.start({ ...options.igtl, registry: metrics.registry });
-    httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health));
+    httpServer = createHttpServer(options.tls, serverOptions, requestHandler(gate, metrics, health, Boolean(options.tls)));
     slots.attach(httpServer);
     httpServer.headersTimeout = limits.headersTimeoutMs;
     httpServer.requestTimeout = limits.headersTimeoutMs * 3;

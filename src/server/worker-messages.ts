@@ -32,6 +32,8 @@ export interface WorkerMask {
   polylines: SurfacePoint[][];
   k: number;
   salientClusters: number[];
+  /** Milliseconds of each step of the stream pipeline on this frame (/metrics). */
+  timing: { extractMs: number; bankMs: number; surfaceMs: number };
 }
 
 export type FromWorker =

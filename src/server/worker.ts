@@ -63,6 +63,7 @@ async function segment(message: Extract<ToWorker, { type: 'frame' }>): Promise<v
       polylines: result.surface?.polylines ?? [],
       k: result.bank.k,
       salientClusters: result.bank.salientClusters,
+      timing: result.timing,
     },
     [data.buffer as ArrayBuffer],
   );

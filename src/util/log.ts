@@ -35,3 +35,30 @@ export const log = {
   warn: (message: string, fields?: Record<string, unknown>) => write('warn', message, fields),
   error: (message: string, fields?: Record<string, unknown>) => write('error', message, fields),
 };
+
+type Emit = (message: string, fields?: Record<string, unknown>) => void;
+
+/**
+ * `emit` for at most `perSecond` lines a second; the lines over it are counted and reported
+ * in one line when their second is over. For lines a client can cause at will (connects,
+ * control messages): a flood must not flood the log too.
+ */
+export function throttled(emit: Emit, perSecond: number, what: string): Emit {
+  let windowStart = -Infinity;
+  let count = 0;
+  let suppressed = 0;
+  const flush = () => {
+    if (suppressed) emit(`${suppressed} more ${what} not logged (limit ${perSecond} a second)`);
+    suppressed = 0;
+  };
+  return (message, fields) => {
+    const now = performance.now();
+    if (now - windowStart >= 1000) {
+      flush();
+      windowStart = now;
+      count = 0;
+    }
+    if (++count <= perSecond) return emit(message, fields);
+    if (suppressed++ === 0) setTimeout(flush, Math.max(0, windowStart + 1000 - now)).unref();
+  };
+}

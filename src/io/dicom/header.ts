@@ -1,5 +1,6 @@
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
 import { UserError } from '../../util/errors.js';
+import { checkPixels } from '../pixel-limit.js';
 import { dicomLayout, explicitVr } from './detect.js';
 
 /** Transfer syntaxes whose frames are read here (PS3.6 annex A). */
@@ -122,8 +123,6 @@ const TAG = {
 const TISSUE = 1;
 const CENTIMETRE = 3;
 const PHOTOMETRICS = new Set(['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422']);
-/** Frames this large are not ultrasound: refuse them rather than allocate gigabytes. */
-const MAX_FRAME_PIXELS = 16384 * 16384;
 
 /** What every conversion hint says: two converters that write an uncompressed copy. */
 export const CONVERT_HINT = 'convert it first, e.g. `gdcmconv --raw IN.dcm OUT.dcm` (GDCM) or `dcmdjpeg IN.dcm OUT.dcm` (DCMTK)';
@@ -185,8 +184,9 @@ function metaSyntax(dataSet: DataSet, bytes: Uint8Array): string {
 function pixelFormat(name: string, dataSet: DataSet, transferSyntax: string): PixelFormat {
   const rows = dataSet.uint16(TAG.rows) ?? 0;
   const columns = dataSet.uint16(TAG.columns) ?? 0;
-  if (!(rows >= 1 && columns >= 1 && rows * columns <= MAX_FRAME_PIXELS)) {
-    throw new UserError(`${name}: frame size ${columns}×${rows} is not an image (Rows and Columns must be 1..16384)`);
+  checkPixels(name, columns, rows, 'DICOM frame');
+  if (!(rows >= 1 && columns >= 1)) {
+    throw new UserError(`${name}: frame size ${columns}×${rows} is not an image (Rows and Columns must be at least 1)`);
   }
   const samples = dataSet.uint16(TAG.samplesPerPixel) ?? 1;
   const photometric = text(dataSet, TAG.photometric) ?? (samples === 1 ? 'MONOCHROME2' : 'RGB');
