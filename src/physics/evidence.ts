@@ -31,8 +31,19 @@ function scaled(image: WorkingImage): { ps: PhaseSymmetryParams; shadow: ShadowP
 }
 
 export function boneEvidence(gray: GrayImage, params: EvidenceParams = DEFAULT_EVIDENCE): Evidence {
-  return evidenceOf(workingImage(gray, params.workingSize, 255));
+  const known = computed.get(gray);
+  if (known && known.workingSize === params.workingSize) return known.evidence;
+  const evidence = evidenceOf(workingImage(gray, params.workingSize, 255));
+  computed.set(gray, { workingSize: params.workingSize, evidence });
+  return evidence;
 }
+
+/**
+ * The map of each frame, once: the physics backend's saliency and the surface stage read the
+ * same frame's evidence, and computing it twice cost a third of a live frame. Frames are not
+ * changed once decoded, and a frame's entry goes with it (weak keys).
+ */
+const computed = new WeakMap<GrayImage, { workingSize: number; evidence: Evidence }>();
 
 /**
  * The same from a resized copy of a frame with intensities in 0..1 (the physics backend's

@@ -3,7 +3,7 @@ import { log } from '../util/log.js';
 import { physicsInput } from './resize.js';
 import { boneParameters, boneSurfaceProbability } from './bone-probability.js';
 import { DESCRIPTOR_DIM, PATCH_SIZE, patchFeatures } from './descriptors.js';
-import { boneEvidenceFrom } from './evidence.js';
+import { boneEvidence, boneEvidenceFrom } from './evidence.js';
 
 export const PHYSICS_MODEL = 'physics-v1';
 
@@ -43,7 +43,9 @@ async function extractPhysics(image: GrayImage, stride: number, loadSize: number
   }
   const resized = await physicsInput(image, loadSize, options?.noise);
   const maps = boneSurfaceProbability(resized, boneParameters(Math.min(resized.width, resized.height)));
-  const evidence = boneEvidenceFrom(resized, image);
+  // With the robustness experiment's noise the evidence must see the noisy input; without it,
+  // the frame's own map, which the surface stage then reuses (src/physics/evidence.ts).
+  const evidence = options?.noise && options.noise.eps > 0 ? boneEvidenceFrom(resized, image) : boneEvidence(image);
   const patches = patchFeatures(resized, maps, evidence, stride);
   return {
     grid: [patches.rows, patches.cols],

@@ -7,8 +7,9 @@ import { regionMask, surfaceMask } from './masks.js';
  * The surface stage as every pipeline runs it after co-segmentation (batch, live, both
  * backends): the cell mask in, the mask of the kind asked for out, with the surface it was
  * drawn from. `cells` is the paper's mask as it is, and traces nothing. The evidence is
- * computed here from the frame, never taken from the backend, so a surface depends only on
- * (frame, cells): batch and live, and `features` → `cosegment`, give the same line.
+ * the frame's own, never the backend's, so a surface depends only on (frame, cells): batch
+ * and live, and `features` → `cosegment`, give the same line. (The physics backend reads the
+ * same frame's map for its saliency; it is computed once per frame, src/physics/evidence.ts.)
  */
 export interface MaskSettings {
   kind: MaskKind;
