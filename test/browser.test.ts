@@ -25,6 +25,13 @@ function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
 const chromium = findChromium();
 const withChromium = needing(chromium ? undefined : 'no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
 
+/** Toolbar items wrapped onto a further row: those that start below the first item's bottom. */
+const wrappedItems = (page: Page) =>
+  page.evaluate(() => {
+    const items = Array.from(document.querySelectorAll('header > *'), (item) => item.getBoundingClientRect());
+    return items.filter((item) => item.top >= items[0].bottom).length;
+  });
+
 const text = (page: Page, id: string) => page.$eval(`#${id}`, (element) => element.textContent ?? '');
 
 withChromium('the client in headless Chromium draws the video with the mask overlay and live stats', async () => {
@@ -156,16 +163,19 @@ withChromium('the bone surface is a crisp line over the bone at devicePixelRatio
   }
 });
 
-withChromium('a disconnected client does not look live (dimmed, no mask, banner with the last mask\'s age, status unknown) and reconnects by itself', async () => {
+withChromium('a disconnected client does not look live (dimmed, no mask, banner with the last mask\'s age, status unknown) and reconnects by itself; the toolbar is one row at 1280 px', async () => {
   const first = await startPhantomServer();
   const { browser, close } = await launchChromium(chromium!);
   let second: Awaited<ReturnType<typeof startPhantomServer>> | undefined;
   try {
     const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
     await page.goto(first.url);
     await page.waitForFunction(() => Number(document.getElementById('masks-per-s')?.textContent) > 0, { timeout: 20_000 });
+    assert.is(await wrappedItems(page), 0, 'toolbar items wrapped while live');
     await first.close();
     await page.waitForFunction(() => /server stopped; reconnecting/.test(document.getElementById('connection')?.textContent ?? ''), { timeout: 5000 });
+    assert.is(await wrappedItems(page), 0, 'toolbar items wrapped while reconnecting');
     for (const id of ['backend', 'source-state', 'fps-in', 'masks-per-s', 'mask-age']) assert.is(await text(page, id), 'unknown', id);
     assert.is(await countTinted(page, 'green'), 0, 'the mask is hidden');
     assert.match(await page.$eval('#view', (canvas) => getComputedStyle(canvas).filter), /brightness\(0\.35\)/);

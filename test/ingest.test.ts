@@ -201,6 +201,19 @@ test('a video reader left early (break) stops its ffmpeg, and done settles', asy
   assert.is(exit.signal, 'SIGKILL');
 });
 
+test('--crop with odd sizes and offsets on an H.264 (4:2:0) video gives exactly that rectangle, not one rounded to even', async () => {
+  const reader = await openVideo(parseSource(h264, { crop: '3,5,31,17' }));
+  assert.equal([reader.info.width, reader.info.height], [31, 17]);
+  const frames = [];
+  for await (const frame of reader.frames) frames.push(frame);
+  assert.is(frames.length, FRAMES);
+  assert.equal([frames[0].image.width, frames[0].image.height], [31, 17]);
+  // The pattern's value at (x, y) of frame 0 is (2x + y) % 200 + 28: the offset is 3,5 exactly.
+  const { data } = frames[0].image;
+  const expected = (x: number, y: number) => ((2 * (x + 3) + (y + 5)) % 200) + 28;
+  assert.ok(Math.abs(data[0] - expected(0, 0)) <= 4 && Math.abs(data[10 * 31 + 20] - expected(20, 10)) <= 4, `${data[0]}, ${data[10 * 31 + 20]}`);
+});
+
 test('a missing file, a text file named .mp4 and a truncated MP4 are refused with the file named', async () => {
   const { text, truncated, missing } = brokenVideos(dir, h264);
   const cases: Array<[string, RegExp]> = [

@@ -229,10 +229,14 @@ test('the DINO backend runs in the worker too (tiny seeded ViT weights): hello a
   }
 });
 
-test('SIGTERM: clients get a close frame, ffmpeg and the worker stop, exit 0 within 2 s', async () => {
-  const run = runBonestream(['serve', '--source', DEFAULT_VIDEO, '--loop', '--realtime', '--backend', 'physics', '--port', '0'], { BONESTREAM_LOG: 'warn' });
+test('start-up names the backend once, in time order; SIGTERM: clients get a close frame, ffmpeg and the worker stop, exit 0 within 2 s', async () => {
+  const run = runBonestream(['serve', '--source', DEFAULT_VIDEO, '--loop', '--realtime', '--backend', 'physics', '--port', '0'], { BONESTREAM_LOG: 'info' });
   try {
     const url = await servedUrl(run, 20_000);
+    const lines = run.stderr().trim().split('\n');
+    assert.is(lines.filter((line) => /\bbackend\b.*\bphysics\b/.test(line)).length, 1, run.stderr());
+    const times = lines.map((line) => line.split(' ')[0]);
+    assert.equal(times, [...times].sort(), 'timestamps in order');
     const client = record(wsUrl(url));
     await client.until(() => framesOf(client) > 0, 10_000, 'a frame');
     const ffmpeg = childPids(run.child.pid!).filter((pid) => processName(pid) === 'ffmpeg');

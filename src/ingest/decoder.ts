@@ -198,7 +198,9 @@ function outputOptions(spec: SourceSpec): string[] {
   const options = ['-map', '0:v:0', '-an', '-sn', '-dn', '-vsync', 'passthrough'];
   if (spec.crop) {
     const { x, y, width, height } = spec.crop;
-    options.push('-vf', `crop=${width}:${height}:${x}:${y}`);
+    // Gray first: on 4:2:0 video (H.264, most screen captures) ffmpeg's crop rounds sizes
+    // and offsets to the chroma grid, so 101×99 would come out 100×98.
+    options.push('-vf', `format=gray,crop=${width}:${height}:${x}:${y}`);
   }
   options.push('-pix_fmt', 'gray');
   return options;

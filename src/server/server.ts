@@ -125,7 +125,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A service waits for its device or stream to come up rather than giving up on the first try.
   const source = new FrameSource(options.source, { retryFirstOpen: true, ...options.sourceOptions });
   const backend = await inference.start();
-  log.info(`backend: ${backend.backend}${backend.backend === 'physics' ? ' (embedded physics model, not the ViT)' : ` (${backend.model})`}`);
+  // The physics extractor announces itself as it is made (src/physics/extractor.ts), in the worker.
+  if (backend.backend !== 'physics') log.info(`backend: ${backend.backend} (${backend.model})`);
 
   const settings = (): Settings => {
     const bank = inference.bankOptions;
