@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameSource, parseSource, type Frame, type SourceState } from '../src/ingest/source.js';
@@ -111,6 +112,40 @@ test('stdin: a video piped in is decoded to its end, then the source ends', asyn
   seen.frames.forEach((frame, i) => assert.equal(Array.from(frame.image.data), Array.from(patternFrame(i, W, H)), `pixels of frame ${i}`));
   assert.is(source.state, 'ended');
   await new Promise((resolve) => (producer.exitCode === null ? producer.once('exit', resolve) : resolve(null)));
+});
+
+test('stdin from a slow producer: no first frame within the open timeout, but data keeps coming, so the source waits', async () => {
+  const bytes = execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', clip, '-c', 'copy', '-f', 'matroska', 'pipe:1']);
+  const stdin = new PassThrough();
+  const source = new FrameSource(parseSource('-', {}), { stdin, openTimeoutMs: 500 });
+  const seen = record(source);
+  const started = source.start();
+  started.catch(() => undefined); // awaited below; a rejection meanwhile must fail the test, not the process
+  // The first 60 bytes (not even the whole Matroska header) over 1.5 s, three open timeouts; then the rest.
+  for (let i = 0; i < 30; i++) {
+    stdin.write(bytes.subarray(i * 2, i * 2 + 2));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.not.ok(seen.saw('error') || seen.saw('stalled'), `neither stalled nor failed while data came: ${JSON.stringify(seen.states)}`);
+  stdin.end(bytes.subarray(60));
+  await started;
+  await waitFor('every frame', () => seen.frames.length === FRAMES, 10_000);
+  await source.stop();
+});
+
+test('stdin that stops before its first frame: the error says stdin cannot be reopened', async () => {
+  const stdin = new PassThrough();
+  const source = new FrameSource(parseSource('-', {}), { stdin, openTimeoutMs: 500 });
+  stdin.write(Buffer.from([0x1a, 0x45]));
+  try {
+    await source.start();
+    assert.unreachable('start() should reject');
+  } catch (error) {
+    assert.match((error as Error).message, /no first frame within 500 ms and no data on stdin either \(stdin cannot be reopened/);
+  } finally {
+    stdin.destroy();
+    await source.stop();
+  }
 });
 
 test('stdin that is not a video is refused', async () => {

@@ -91,6 +91,8 @@ export class FrameSource extends EventEmitter {
   private lastPtsMs = -Infinity;
   private delayMs: number;
   private stallTimer?: NodeJS.Timeout;
+  /** When stdin last delivered bytes (a stdin source only). */
+  private stdinDataAt?: number;
   private restartTimer?: NodeJS.Timeout;
   private started = false;
   private stopping = false;
@@ -178,6 +180,8 @@ export class FrameSource extends EventEmitter {
             damaged = true;
           },
         });
+    // Listened to only now that the decoder pipes it: a listener of its own would start the flow earlier and lose data.
+    if (this.spec.kind === 'stdin') (this.stdin ?? process.stdin).on('data', () => (this.stdinDataAt = performance.now()));
     this.run = run;
     this.runInfo = undefined;
     this.runFrames = 0;
@@ -237,7 +241,14 @@ export class FrameSource extends EventEmitter {
 
   private onStall(run: DecoderRun, timeoutMs: number): void {
     if (this.run !== run || this.stopping) return;
-    const reason = this.runFrames ? `no frame for ${timeoutMs} ms` : `no first frame within ${timeoutMs} ms`;
+    // Stdin cannot be reopened: while its producer keeps writing, ffmpeg is still reading (a slow
+    // producer, a long probe), and giving up would lose the stream for good.
+    if (this.stdinDataAt !== undefined && performance.now() - this.stdinDataAt < timeoutMs) {
+      this.armStallTimer(run, timeoutMs);
+      return;
+    }
+    const silence = this.runFrames ? `no frame for ${timeoutMs} ms` : `no first frame within ${timeoutMs} ms`;
+    const reason = this.spec.kind === 'stdin' ? `${silence} and no data on stdin either (stdin cannot be reopened: start bonestream again with its producer)` : silence;
     this.setState('stalled', reason);
     // A file or a pipe cannot be reopened: keep waiting, the frames may still come.
     if (!isRestartable(this.spec) && !this.starting) return;
