@@ -149,6 +149,16 @@ test('same-domain: per-image scores and each size\'s mean ± std match the plant
   assert.equal(again.sizes[0].sets.map((s) => s.images), result.sizes[1].sets.map((s) => s.images));
 });
 
+test('same-domain report: a set of one image is captioned "1 image", not "1 images"', async () => {
+  const options = { sizes: [1, 2], repeats: 1, seed: 1, segment };
+  const { result, examples } = runSameDomain(images, options);
+  const setup: ExperimentSetup = { backend: 'physics', model: 'planted', stride: 8, loadSize: 32, k: 2, tau: 0.2, votes: 65, seed: 0, date: 'now' };
+  const html = JSON.stringify(await sameDomainReport(result, examples, images, setup, options));
+  assert.match(html, /1 image \(first set\)/);
+  assert.match(html, /2 images \(first set\)/);
+  assert.not.match(html, /1 images/);
+});
+
 test('same-domain report: the Markdown table carries the computed mean ± std; the HTML is self-contained', async () => {
   const options = { sizes: [2, 3], repeats: 3, seed: 1, segment };
   const { result, examples } = runSameDomain(images, options);

@@ -8,6 +8,7 @@ import { overlayFigures } from './figures.js';
 import { PAPER } from './reference.js';
 import type { ReportDoc } from './report.js';
 import { setupLines, type ExperimentSetup } from './setup.js';
+import { plural } from '../util/plural.js';
 
 /**
  * The paper's same-domain experiment: random sets of n images of one domain are
@@ -134,7 +135,7 @@ export async function sameDomainReport(
   const gallery = {
     rows: await Promise.all(
       examples.map(async (e) => ({
-        label: `${e.size} images (first set)`,
+        label: `${plural(e.size, 'image')} (first set)`,
         figures: await overlayFigures(e.indices.map((i) => images[i]), e.outcome.masks, e.outcome.scores),
       })),
     ),

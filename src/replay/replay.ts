@@ -11,6 +11,7 @@ import { corruptVideo, isDamaged } from '../ingest/open-errors.js';
 import { errorMessage } from '../util/errors.js';
 import type { Extractor } from '../types.js';
 import { surfaceJson, CELLS_MASK, type MaskSettings } from '../surface/stage.js';
+import { plural } from '../util/plural.js';
 
 /** Where a replay writes: a folder, or an .mp4 with its masks and summary beside it. */
 export interface ReplayOutputs {
@@ -98,9 +99,9 @@ export async function replayVideo(reader: VideoReader, extractor: Extractor, opt
   options.signal?.removeEventListener('abort', stop);
   const done = work.perFrame.length;
   let error = work.error;
-  if (!error && options.signal?.aborted) error = `${options.input}: interrupted after ${done} frames`;
-  if (!error && !exit.ok) error = `${options.input}: decoding stopped after ${done} frames (${exit.reason})`;
-  if (!error && isDamaged(exit)) error = `${corruptVideo(options.input, exit)}; the ${done} frames it could decode were processed`;
+  if (!error && options.signal?.aborted) error = `${options.input}: interrupted after ${plural(done, 'frame')}`;
+  if (!error && !exit.ok) error = `${options.input}: decoding stopped after ${plural(done, 'frame')} (${exit.reason})`;
+  if (!error && isDamaged(exit)) error = `${corruptVideo(options.input, exit)}; the ${plural(done, 'frame')} it could decode ${done === 1 ? 'was' : 'were'} processed`;
   const overlay = await closeOverlay(encoder, done);
   error ??= overlay.error ?? (done ? undefined : `${options.input}: no frame could be decoded`);
 

@@ -6,6 +6,7 @@ import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { DEVICE_BYTES, encodeMessage, timestampOfMs } from '../igtl/header.js';
 import { IDENTITY_AXES, IMAGE_TYPE, encodeImageBody, type ImageGeometry } from '../igtl/image.js';
+import { plural } from '../util/plural.js';
 
 /** What can be sent per processed frame: the mask, and the frame it was computed from. */
 export const IGTL_CONTENTS = ['mask', 'image'] as const;
@@ -114,7 +115,7 @@ export class IgtlServer {
     server.on('drop', () => {
       this.rejected++;
       this.metrics.rejected.inc();
-      log.warn(`OpenIGTLink: connection refused, ${this.limits.maxClients} clients already connected`);
+      log.warn(`OpenIGTLink: connection refused, ${plural(this.limits.maxClients, 'client')} already connected`);
     });
   }
 
