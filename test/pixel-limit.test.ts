@@ -12,6 +12,7 @@ import { parseSource } from '../src/ingest/source.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';
 import { UserError } from '../src/util/errors.js';
 import { tempDir } from './helpers/videos.js';
+import { writeGrayCine } from './helpers/dicom.js';
 
 /**
  * One pixel limit (issue 16): a small file whose header claims a huge image is refused from
@@ -56,6 +57,15 @@ test('an image (or a label: the same reader) whose header claims 8192×8192 is r
   assert.match(error.message, path);
   assert.match(error.message, OVER);
   assert.match(error.message, /8192×8192/);
+});
+
+test('a DICOM file whose Rows and Columns claim 8192×8192 (with 16 bytes of pixel data) is refused from its header, naming it', async () => {
+  const path = join(dir, 'huge.dcm');
+  writeFileSync(path, writeGrayCine([{ width: 8192, height: 8192, data: new Uint8Array(16) }], 33, 0.1));
+  const error = await refusal(() => readGray(path));
+  assert.instance(error, UserError);
+  assert.match(error.message, path);
+  assert.match(error.message, OVER);
 });
 
 test('a features file whose JSON claims a 60000×60000 original is refused, naming it', async () => {
