@@ -5,6 +5,7 @@ import { findChromium, launchChromium } from '../scripts/chromium.js';
 import { startPhantomServer } from './helpers/service.js';
 import { serveOn } from './helpers/live.js';
 import { needing } from './helpers/env.js';
+import { DEFAULT_OVERLAY } from '../src/segment/overlay.js';
 import { renderPhantom, PHANTOM_VIDEO } from '../src/phantom/index.js';
 import { truthRows } from './helpers/phantom-truth.js';
 
@@ -45,7 +46,7 @@ withChromium('the client in headless Chromium draws the video with the mask over
     page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
     await page.goto(`${server.url}?token=browser-test-token`);
     await page.waitForFunction(() => Number(document.getElementById('masks-per-s')?.textContent) > 0, { timeout: 20_000 });
-    // Default overlay colour #00ff66: green where the mask is.
+    // Default line colour #00c8ff, the overlay PNGs' cyan: green well above red where the line is.
     await page.waitForFunction(
       () => {
         const canvas = document.getElementById('view') as HTMLCanvasElement;
@@ -61,6 +62,9 @@ withChromium('the client in headless Chromium draws the video with the mask over
     assert.equal(size.slice(0, 2), size.slice(2));
     assert.ok(green > 100 && green < size[0] * size[1] * 0.05, `the line covers ${green} pixels`);
 
+    // One colour for the surface line here and in the overlay PNGs and videos.
+    const lineHex = `#${DEFAULT_OVERLAY.line.color.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+    assert.is(await page.$eval('#colour', (input) => (input as HTMLInputElement).value), lineHex);
     assert.match(await text(page, 'backend'), /PHYSICS/);
     assert.is(await text(page, 'source-state'), 'running');
     const fps = Number(await text(page, 'fps-in'));
