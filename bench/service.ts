@@ -87,7 +87,9 @@ async function measure(path: string, backend: BackendRequest): Promise<Record<st
   } finally {
     igtl.close();
     await client.close();
-    await server.close();
+    // A seeded full-size ViT's frame takes seconds on a loaded machine: let it finish (terminating
+    // the worker mid-inference aborted the whole bench).
+    await server.close({ workerGraceMs: 60_000 });
   }
 }
 

@@ -91,8 +91,13 @@ export interface RunningServer {
   inference: Inference;
   /** The OpenIGTLink server's port, with `igtl`. */
   igtlPort?: number;
-  /** Close frames to clients, ffmpeg and the worker stopped, sockets closed. */
-  close(): Promise<void>;
+  /**
+   * Close frames to clients, ffmpeg and the worker stopped, sockets closed. `workerGraceMs`:
+   * how long the worker may take to finish its frame before it is terminated (default
+   * 1.5 s, inside serve's 2-s shutdown promise); a caller that can wait should give a full-size
+   * ViT's frame time, since terminating native inference mid-run can abort the process.
+   */
+  close(options?: { workerGraceMs?: number }): Promise<void>;
 }
 
 /**
@@ -267,13 +272,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   log.info(`listening on ${url}${token ? ' (token required)' : ''}`);
 
   let closing: Promise<void> | undefined;
-  const close = () =>
+  const close = (closeOptions: { workerGraceMs?: number } = {}) =>
     (closing ??= (async () => {
       // Admit nobody from here on: a client let in while the others are being closed would
       // never get its close frame, and its socket would keep httpServer.close() waiting.
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       wss.close();
-      await Promise.all([hub.closeAll('server shutting down'), source.stop(), inference.stop(), igtl?.close()]);
+      await Promise.all([hub.closeAll('server shutting down'), source.stop(), inference.stop(closeOptions.workerGraceMs), igtl?.close()]);
       httpServer.closeAllConnections();
       await closed;
     })());
