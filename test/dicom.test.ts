@@ -38,6 +38,7 @@ test('DICOM is known by content: preamble + DICM, or a bare dataset; not by the 
   assert.ok(await isDicomFile(at('IM0001')), 'a file with no extension');
   assert.not.ok(await isDicomFile(at('not-dicom.dcm')));
   assert.not.ok(await isDicomFile(at('make-fixtures.py')));
+  assert.not.ok(await isDicomFile(DICOM_DIR), 'a folder is not DICOM (and does not throw)');
   assert.ok(await readsAsDicom(at('not-dicom.dcm')), 'a .dcm name sends it to the DICOM reader, whose error says what it is');
   assert.match((await refusal(at('not-dicom.dcm'))).message, `${at('not-dicom.dcm')}: not a DICOM file`);
 });

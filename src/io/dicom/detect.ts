@@ -44,6 +44,9 @@ export async function isDicomFile(path: string): Promise<boolean> {
     const head = new Uint8Array(DETECT_BYTES);
     const { bytesRead } = await file.read(head, 0, DETECT_BYTES, 0);
     return dicomLayout(head.subarray(0, bytesRead)) !== undefined;
+  } catch {
+    // A folder (EISDIR) or an unreadable file is not DICOM: the caller's own open names the fault.
+    return false;
   } finally {
     await file.close();
   }
