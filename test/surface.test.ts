@@ -6,7 +6,7 @@ import { traceColumns, type DpParams } from '../src/surface/tracer.js';
 import { searchBand } from '../src/surface/search.js';
 import { traceSurface, DEFAULT_SURFACE } from '../src/surface/trace.js';
 import { surfaceMask, regionMask } from '../src/surface/masks.js';
-import { runsOf } from '../src/surface/polyline.js';
+import { runsOf, toSurface } from '../src/surface/polyline.js';
 import { createPhysicsExtractor } from '../src/physics/extractor.js';
 import { segmentImages } from '../src/eval/score.js';
 import { dice, scoreMask } from '../src/eval/mask-scores.js';
@@ -181,6 +181,23 @@ test('phantom: polylines are the runs of rows, left to right, with confidences i
     });
   }
   assert.throws(() => traceSurface({ gray: stills[0].frame.image, cellMask: { width: 2, height: 2, data: new Uint8Array(4) } }, DEFAULT_SURFACE), /cell mask is 2×2 but the frame is 256×256/);
+});
+
+test('a faint run beside a strong surface is dropped, a run of comparable strength kept', () => {
+  const [w, h] = [100, 20];
+  const image = { width: w, height: h, data: new Float32Array(w * h), scaleX: 1, scaleY: 1 };
+  const traced = (secondStrength: number) => {
+    const evidence = new Float32Array(w * h);
+    const path = new Int32Array(w).fill(-1);
+    for (let x = 0; x < 60; x++) (path[x] = 5), (evidence[5 * w + x] = 1);
+    for (let x = 70; x < w; x++) (path[x] = 12), (evidence[12 * w + x] = secondStrength);
+    const params = { minRun: 1, smoothing: 0, bias: 0, maxJump: 100, minShare: 0.3 };
+    return toSurface(path, evidence, image, { width: w, height: h }, params).polylines.map((line) => [line[0].x, line.length]);
+  };
+  // 30 columns at 0.1 against 60 at 1: 5 % of the strongest run's evidence.
+  assert.equal(traced(0.1), [[0, 60]]);
+  // 30 columns at 0.9: 45 %, a second bone.
+  assert.equal(traced(0.9), [[0, 60], [70, 30]]);
 });
 
 test.run();
