@@ -12,13 +12,12 @@ import { log } from '../util/log.js';
 import { fetchModel, locateWeights } from '../vit/models.js';
 import { addBackendOptions, addMaskOptions, addSegmentOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions, type SegmentOptions } from './options.js';
 import { DEFAULT_IGTL_DEVICE, DEFAULT_IGTL_PORT, IGTL_CONTENTS, checkIgtlDevice, type IgtlContent } from '../server/igtl.js';
+import { SHUTDOWN } from '../server/shutdown.js';
 import type { ServerOptions } from '../server/server.js';
 
 /** What `npm start` plays: the committed phantom video (src/phantom PHANTOM_VIDEO). */
 export const DEFAULT_VIDEO = fileURLToPath(new URL('../../fixtures/phantom-data/video.mp4', import.meta.url));
 
-/** SIGINT/SIGTERM must end the process within 2 s (docs/architecture.md, "Limits"), even if a part hangs. */
-const SHUTDOWN_DEADLINE_MS = 1800;
 
 interface ServeOptions extends BackendOptions, SegmentOptions, MaskOptions, SourceArgOptions {
   source?: string;
@@ -194,9 +193,9 @@ function untilSignal(server: RunningServer): Promise<void> {
     const stop = (signal: NodeJS.Signals) => {
       log.info(`${signal}: shutting down`);
       setTimeout(() => {
-        log.warn(`shutdown took over ${SHUTDOWN_DEADLINE_MS} ms; exiting anyway`);
+        log.warn(`shutdown took over ${SHUTDOWN.deadlineMs} ms; exiting anyway`);
         process.exit(0);
-      }, SHUTDOWN_DEADLINE_MS).unref();
+      }, SHUTDOWN.deadlineMs).unref();
       server.close().then(resolve, (error) => {
         log.error(`shutdown: ${errorMessage(error)}`);
         resolve();

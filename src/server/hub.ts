@@ -2,6 +2,7 @@ import type { WebSocket, RawData } from 'ws';
 import { log, throttled } from '../util/log.js';
 import type { Metrics } from './metrics.js';
 import { parseControl, type ControlMessage } from './control.js';
+import { SHUTDOWN } from './shutdown.js';
 import type { HelloMessage, StatusMessage, TextMessage } from '../wire/protocol.js';
 
 export interface HubLimits {
@@ -49,8 +50,6 @@ interface Client {
 
 /** Masks and text messages may fill a client's buffer this many times the frame limit. */
 const SMALL_MESSAGE_SLACK = 2;
-/** A close frame to a client that does not read may never leave: the socket goes after this. */
-const CLOSE_GRACE_MS = 1000;
 
 
 /**
@@ -113,7 +112,7 @@ export class Hub {
   }
 
   /** Sends every client a close frame (1001 going away) and forgets them. */
-  async closeAll(reason: string, timeoutMs = 1000): Promise<void> {
+  async closeAll(reason: string, timeoutMs = SHUTDOWN.clientCloseMs): Promise<void> {
     clearInterval(this.pingTimer);
     clearInterval(this.stallTimer);
     const closing = [...this.clients.keys()].map(
@@ -191,7 +190,7 @@ export class Hub {
     log.warn(`closing a client: ${detail}`);
     if (reason === 'ping') return void ws.terminate();
     ws.close(1008, detail.slice(0, 120));
-    const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    const timer = setTimeout(() => ws.terminate(), SHUTDOWN.clientCloseMs);
     timer.unref();
     ws.once('close', () => clearTimeout(timer));
   }

@@ -8,6 +8,7 @@ import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { Mailbox } from './mailbox.js';
 import type { BackendState } from '../wire/protocol.js';
+import { SHUTDOWN } from './shutdown.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerMask } from './worker-messages.js';
 
 const WORKER_ENTRY = new URL('./worker-entry.mjs', import.meta.url);
@@ -117,7 +118,7 @@ export class Inference extends EventEmitter {
    * terminates it only after `graceMs` (terminating native inference mid-run can abort the
    * whole process, so that is the last resort).
    */
-  async stop(graceMs = 1500): Promise<void> {
+  async stop(graceMs = SHUTDOWN.workerGraceMs): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
     const worker = this.worker;
