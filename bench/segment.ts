@@ -1,5 +1,5 @@
 /**
- * Co-segmentation figures (issue 5, 6): the rolling bank's cost per frame at the live
+ * Co-segmentation figures: the rolling bank's cost per frame at the live
  * service's settings (window 10, ViT-S/8 at 224×224 stride 8 → 28×28×384), and batch
  * co-segmentation of 10 images at stride 4 (55×55×384 each). Features are synthetic
  * (planted clusters with noise), so the figures measure the clustering, not a model.

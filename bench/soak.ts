@@ -4,7 +4,7 @@
  * BONESTREAM_SOAK_SECONDS changes it). Reports the server's RSS over time and masks/s per
  * client, and whether RSS levels off: its growth over the last half of the run.
  *
- * For the second half an abusive client runs beside the 50 (issue 16): it never reads,
+ * For the second half an abusive client runs beside the 50: it never reads,
  * floods pings, pongs and control messages, and reconnects each time it is closed. The
  * report compares the good clients' frame rate in both halves and the RSS growth during the
  * abuse, and times the exit after SIGTERM sent while the abuse still runs.

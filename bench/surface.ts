@@ -1,5 +1,5 @@
 /**
- * The bone-surface stage (issue 11): its cost per 950×812 frame (the real recordings' size)
+ * The bone-surface stage: its cost per 950×812 frame (the real recordings' size)
  * on the main thread, alone and after the physics backend, on phantom frames of that size
  * (the real data is never in the repository). Budget: stage ≤ 25 ms, physics + stage ≤ 60 ms.
  */

@@ -92,7 +92,7 @@ test('without a token, requests must name this machine (DNS rebinding is refused
   assert.ok(hostHeaderAllowed('[::1]:8080', '::1'));
   assert.not.ok(hostHeaderAllowed('evil.example:8080', '127.0.0.1'));
   assert.not.ok(hostHeaderAllowed(undefined, '127.0.0.1'));
-  // Forms no browser sends, some of which URL parsing reads as 127.0.0.1 (issue 16).
+  // Forms no browser sends, some of which URL parsing reads as 127.0.0.1.
   for (const odd of ['evil.example@127.0.0.1', '127.0.0.1/evil.example', '127.0.0.1#x', '127.0.0.1?x', '127.0.0.1 ', ' 127.0.0.1', '127.0.0.1:99999', '[127.0.0.1]', 'user@localhost:8080', '127.0.0.1:8080:1']) {
     assert.not.ok(hostHeaderAllowed(odd, '127.0.0.1'), odd);
   }

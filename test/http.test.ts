@@ -8,7 +8,7 @@ import { runBonestream, servedUrl, sleep } from './helpers/live.js';
 import { tempDir } from './helpers/videos.js';
 
 /**
- * TLS connections that stall (issue 16): in the handshake, after it, or half-closed before
+ * TLS connections that stall: in the handshake, after it, or half-closed before
  * it. Each must be freed within its timeout, as plain HTTP frees an idle socket, or they
  * hold connection slots for ever.
  */

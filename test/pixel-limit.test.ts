@@ -15,7 +15,7 @@ import { tempDir } from './helpers/videos.js';
 import { writeGrayCine } from './helpers/dicom.js';
 
 /**
- * One pixel limit (issue 16): a small file whose header claims a huge image is refused from
+ * One pixel limit: a small file whose header claims a huge image is refused from
  * the header, naming the file, before anything is allocated for its pixels.
  */
 const dir = tempDir('bonestream-pixels-');

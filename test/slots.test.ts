@@ -6,7 +6,7 @@ import { get, record, startPhantomServer, upgradeOutcome, wsUrl } from './helper
 import { sleep } from './helpers/live.js';
 
 /**
- * Connection slots (issue 16): idle TCP sockets, opened before any token check and reopened
+ * Connection slots: idle TCP sockets, opened before any token check and reopened
  * as soon as they are closed, must not keep out the clients that hold the token.
  */
 const TOKEN = 'correct-horse-battery-staple';

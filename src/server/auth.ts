@@ -5,9 +5,9 @@ import type { IncomingMessage } from 'node:http';
 import { UserError } from '../util/errors.js';
 
 /**
- * Who may connect (docs/architecture.md, "Reliability"): loopback needs nothing; any other address needs a token, which
- * every HTTP request and WebSocket must then carry; browsers' WebSockets must come from an
- * allowed origin.
+ * Who may connect (docs/architecture.md, "Reliability"): loopback needs nothing; any other
+ * address needs a token, which every HTTP request and WebSocket must then carry; browsers'
+ * WebSockets must come from an allowed origin.
  */
 
 /** True for 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */

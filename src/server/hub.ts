@@ -51,7 +51,6 @@ interface Client {
 /** Masks and text messages may fill a client's buffer this many times the frame limit. */
 const SMALL_MESSAGE_SLACK = 2;
 
-
 /**
  * The connected WebSocket clients: greets them, fans out frames and masks with per-client
  * back-pressure (a slow client skips messages, never buffers them), and answers control

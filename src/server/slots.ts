@@ -18,7 +18,7 @@ interface Entry {
 }
 
 /**
- * The connection slots of the HTTP(S) server (issue 16). A connection is pending until a
+ * The connection slots of the HTTP(S) server (docs/architecture.md, "Limits"). A connection is pending until a
  * request on it passes the gate; pending ones go first: when every slot is taken, a new
  * connection evicts the oldest pending one (it is refused only when all are admitted), and one
  * address holds at most `maxPendingPerAddress` pending connections. So idle sockets opened

@@ -21,7 +21,7 @@ export interface MaskSettings {
 
 /**
  * 12 px: the bright echo of a bone surface on the real 950×812 recordings, and the phantom's
- * true band. 1.2: the prototype's half-ellipse prior of issue 11, tuned on real labelled frames.
+ * true band. 1.2: a classical prototype's half-ellipse prior, tuned on real labelled frames.
  */
 export const DEFAULT_MASK: MaskSettings = { kind: 'surface', band: 12, regionDepth: 1.2 };
 

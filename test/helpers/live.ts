@@ -150,7 +150,7 @@ export function clientFrame(opcode: number, payload: Buffer): Buffer {
 }
 
 /**
- * An abusive client (issue 16): upgrades, never reads, and writes a burst of 90 pings and
+ * An abusive client: upgrades, never reads, and writes a burst of 90 pings and
  * pongs (with `control`, small control messages too) every 10 ms; each ping asks for a pong,
  * and pongs alone used to keep a client counted as alive. With `reconnect`, it comes back
  * each time it is closed (`connections` counts the attempts).
