@@ -8,6 +8,9 @@ import { needing } from './helpers/env.js';
 import { DEFAULT_OVERLAY } from '../src/segment/overlay.js';
 import { renderPhantom, PHANTOM_VIDEO } from '../src/phantom/index.js';
 import { truthRows } from './helpers/phantom-truth.js';
+import { makeResizingVideo, resizingUnsupported, tempDir } from './helpers/videos.js';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 
 /** Pixels of the canvas where the overlay colour dominates the gray video (overlay present). */
 function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
@@ -25,6 +28,7 @@ function countTinted(page: Page, channel: 'red' | 'green'): Promise<number> {
 
 const chromium = findChromium();
 const withChromium = needing(chromium ? undefined : 'no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
+const withChromiumResizing = needing(chromium ? resizingUnsupported : 'no Chromium (set CHROMIUM_PATH or install Debian\'s chromium)');
 
 /** Toolbar items wrapped onto a further row: those that start below the first item's bottom. */
 const wrappedItems = (page: Page) =>
@@ -218,6 +222,43 @@ withChromium('a source that is not running is flagged from the first message on 
   } finally {
     await close();
     await server.close();
+  }
+});
+
+withChromiumResizing('when the source changes size the client draws the new frames at their own aspect ratio', async () => {
+  const dir = tempDir('bonestream-browser-sizes-');
+  const video = join(dir, 'shrinking.ts');
+  await makeResizingVideo(video, [{ frames: 5, width: 64, height: 48 }, { frames: 25, width: 80, height: 30 }], 10);
+  const server = await serveOn(video, { realtime: true });
+  const { browser, close } = await launchChromium(chromium!);
+  try {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    // The picture is the canvas's non-black box (the test pattern has no black): 8:3 once the 80x30 frames come, not 4:3.
+    const aspect = () =>
+      page.evaluate(() => {
+        const canvas = document.getElementById('view') as HTMLCanvasElement;
+        const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        let [top, bottom, left, right] = [height, -1, width, -1];
+        for (let y = 0; y < height; y++) {
+          for (let x = 0; x < width; x++) {
+            if (data[(y * width + x) * 4] < 10) continue;
+            [top, bottom, left, right] = [Math.min(top, y), Math.max(bottom, y), Math.min(left, x), Math.max(right, x)];
+          }
+        }
+        return bottom < 0 ? 0 : (right - left + 1) / (bottom - top + 1);
+      });
+    const deadline = Date.now() + 10_000;
+    let seen = await aspect();
+    while (Math.abs(seen - 8 / 3) > 0.1 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      seen = await aspect();
+    }
+    assert.ok(Math.abs(seen - 8 / 3) <= 0.1, `the picture's aspect ratio is ${seen.toFixed(2)}, not 8:3`);
+  } finally {
+    await close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -83,6 +83,21 @@ test('a scene change drops the prior surface', async () => {
   assert.ok(priors[cut - 1] !== undefined && priors[cut + 1] !== undefined, 'a prior within a scene');
 });
 
+test('a frame of another size starts afresh, as a scene change, even where the patch grid stays the same', async () => {
+  const priors: Array<BoneSurface | undefined> = [];
+  const pipeline = new StreamPipeline(planted, {
+    bank: bankOptions,
+    surface: (input) => (priors.push(input.prior), { mask: input.cells, kind: 'surface', surface: surfaceOf(priors.length) }),
+  });
+  const small = (seed: number): GrayImage => ({ ...image(seed), width: 20, height: 96 });
+  const results = [];
+  for (let seq = 0; seq < 5; seq++) results.push(await pipeline.process({ seq, ptsMs: seq * 100, image: seq < 3 ? image(seq + 1) : small(seq + 1) }));
+  assert.equal(results.map((r) => r.bank.sceneChange), [false, false, false, true, false]);
+  assert.equal(results.map((r) => r.bank.framesInWindow), [1, 2, 3, 1, 2], 'the window is flushed at the new size');
+  assert.is(priors[3], undefined, 'no prior surface from the old size');
+  assert.ok(priors[2] !== undefined && priors[4] !== undefined, 'a prior between frames of one size');
+});
+
 test('live and batch trace the same line on the same frames when the temporal prior has no weight; with it, the first frame is the same', async () => {
   const physics = createPhysicsExtractor({ stride: DEFAULTS.stride, loadSize: DEFAULTS.loadSize });
   const bank: BankOptions = { window: DEFAULTS.window, tau: DEFAULTS.tau, votes: DEFAULTS.votes, seed: 0, k: 'auto' };

@@ -1,14 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
-import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, type Transform } from 'node:stream';
 import { ffmpegCommand } from './ffmpeg-command.js';
 import { DamageLog, StderrTail, StreamLogParser, failureReason, missingProtocol } from './ffmpeg-log.js';
-import { ffmpegPath } from './ffmpeg-path.js';
+import { ffmpegKeepsFrameSizes, ffmpegPath } from './ffmpeg-path.js';
+import { FrameSplitter } from './frame-splitter.js';
+import { SHOWINFO_FILTER, parseShowinfo, runClock, type FrameFacts } from './showinfo.js';
 import { checkCrop, describeSource, type Crop, type SourceSpec } from './spec.js';
 import type { DicomFacts } from '../io/dicom/file.js';
+import type { GrayImage, Size } from '../types.js';
+import { cropGray } from '../io/crop.js';
 import { errorMessage } from '../util/errors.js';
 import { checkPixels } from '../io/pixel-limit.js';
 
-/** What one ffmpeg run delivers: gray frames of this size (after --crop) at this rate. */
+/** What one run delivers: gray frames of this size (after --crop) at this rate; the size of a frame is in its RunFrame. */
 export interface SourceInfo {
   width: number;
   height: number;
@@ -19,6 +23,22 @@ export interface SourceInfo {
   spacingMm?: [number, number];
   /** DICOM files: the patient-free facts of the file, and the image area cut out. */
   dicom?: DicomFacts & { crop?: Crop & { from: '--crop' | 'ultrasound region' } };
+}
+
+/**
+ * What a run hands FrameSource per frame: the image (cropped), the run's info at this frame
+ * (its size may change from one frame to the next: a stream switching resolution, OpenIGTLink
+ * images of another size), and the frame's time.
+ */
+export interface RunFrame {
+  image: GrayImage;
+  info: SourceInfo;
+  /** Since this run's first frame, on the stream's clock: ffmpeg's pts; OpenIGTLink: by arrival. */
+  elapsedMs: number;
+  /** The sender's timestamp (epoch ms) where it sends one (OpenIGTLink), else the arrival here. */
+  capturedAtMs: number;
+  /** Pixel spacing in mm along columns (x) and rows (y), where the source gives it (OpenIGTLink, DICOM). */
+  spacingMm?: [number, number];
 }
 
 export interface DecoderExit {
@@ -48,10 +68,10 @@ export interface DecoderOptions {
 }
 
 /**
- * One ffmpeg process decoding a source to raw 8-bit gray frames on its stdout.
- * `frames` is an object-mode stream of [height * width] Uint8Arrays that holds at most one
- * pipe read (≤ 64 KiB) of frames: when nobody reads it, ffmpeg blocks on the pipe instead of
- * memory growing.
+ * One ffmpeg process decoding a source to raw 8-bit gray frames on its stdout (or another
+ * source shaped like one: igtl-run.ts, dicom.ts). `frames` is an object-mode stream of
+ * RunFrames that holds at most one pipe read (≤ 64 KiB) of frames: when nobody reads it,
+ * ffmpeg blocks on the pipe instead of memory growing.
  */
 export interface DecoderRun {
   readonly frames: Transform;
@@ -84,11 +104,42 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
   info.catch(() => undefined); // the failure also reaches `done`; callers that never ask must not crash
   let known: SourceInfo | undefined;
 
-  const frames = createSplitter(info);
+  let clock: ReturnType<typeof runClock> | undefined;
+
+  // Each frame at its own size where this ffmpeg can (docs/architecture.md, "Frames, sizes and times").
+  const keepsSizes = ffmpegKeepsFrameSizes();
+  const frames = new FrameSplitter<RunFrame>(
+    info,
+    (facts) => facts.width * facts.height,
+    (data, facts) => {
+      const full: GrayImage = { width: facts.width, height: facts.height, data };
+      const image = spec.crop ? cropGray(full, spec.crop) : full;
+      return { image, info: { ...known!, width: image.width, height: image.height }, elapsedMs: clock!(facts.ptsS), capturedAtMs: Date.now() };
+    },
+  );
+  let firstFrame: FrameFacts | undefined;
+  let frameSize: FrameFacts | undefined;
+  /**
+   * Announces a frame to the splitter, or ends the run when its size cannot be delivered. The
+   * size is checked on the first frame and at every change: the input's header may name
+   * another (ffmpeg's probe of a stream that changes size reports one of its sizes).
+   */
+  const onFrameFacts = (facts: FrameFacts): void => {
+    if (fatal) return;
+    const previous = frameSize;
+    firstFrame ??= facts;
+    frameSize = facts;
+    if (!previous || previous.width !== facts.width || previous.height !== facts.height) {
+      fatal = sizeProblem(spec, name, facts, previous, keepsSizes);
+      // The frames before this one are delivered first: they may still be in ffmpeg's output buffer.
+      if (fatal) return previous ? frames.stopAfterAnnounced(() => kill()) : kill();
+    }
+    frames.announce(facts);
+  };
 
   const command = ffmpegCommand(spec.kind === 'stdin' ? (options.stdin ?? process.stdin) : spec.input)
     .inputOptions(inputOptions(spec))
-    .outputOptions(outputOptions(spec))
+    .outputOptions(outputOptions(keepsSizes))
     .format('rawvideo');
 
   // `fatal` is set only for faults in the user's settings, with a message that names the option.
@@ -114,28 +165,19 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
       kill(`${name}: this ffmpeg (${ffmpegPath()}) has no ${missing} protocol; set FFMPEG_PATH to an ffmpeg built with it`);
       return;
     }
+    const facts = parseShowinfo(line);
+    if (facts) {
+      onFrameFacts(facts);
+      return;
+    }
     const damaged = damage.push(line);
     if (damaged) options.onDecodeError?.(damaged);
     const { input, output, durationMs } = parser.log;
-    // The crop and the frame size are checked while ffmpeg opens the input, not on every later line.
-    if (!input || known || fatal) return;
-    if (spec.crop) {
-      try {
-        checkCrop(spec.crop, input, name);
-      } catch (error) {
-        kill(errorMessage(error));
-        return;
-      }
-    }
-    if (!output) return;
-    // Frames this large are not ultrasound: refused from ffmpeg's header line, before the first is read.
-    try {
-      checkPixels(name, output.width, output.height, 'video frame');
-    } catch (error) {
-      kill(errorMessage(error));
-      return;
-    }
-    known = { width: output.width, height: output.height, fps: output.fps ?? input.fps ?? DEFAULT_FPS, durationMs };
+    if (!input || !output || known || fatal) return;
+    // ffmpeg describes its output once the first frame is through the filters (its size was checked then).
+    const size = spec.crop ?? firstFrame ?? output;
+    known = { width: size.width, height: size.height, fps: output.fps ?? input.fps ?? DEFAULT_FPS, durationMs };
+    clock = runClock(known.fps);
     resolveInfo(known);
   });
 
@@ -143,7 +185,8 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
     const finish = (error?: Error | null): void => {
       process.off('exit', killOnExit);
       const signal = child?.signalCode ?? (killRequested ? 'SIGKILL' : undefined);
-      const ok = !error && !signal;
+      // An ffmpeg that ends on its own after a fault in the settings was found has not succeeded.
+      const ok = !error && !signal && !fatal;
       const reason = ok
         ? undefined
         : fatal ?? (signal ? `ffmpeg was killed (${signal})` : child ? failureReason(stderr.lines, spec.input) : errorMessage(error));
@@ -152,6 +195,8 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
         // Without a frame size nothing was split; let the stream end even though nobody reads it.
         frames.resume();
       }
+      // Every line ffmpeg printed has been read by now: bytes still waiting for theirs are no frame.
+      frames.closeAnnouncements();
       // A process that never started leaves the frame stream open; close it so `done` settles.
       if (!child) frames.end();
       resolve({ ok, signal: signal ?? undefined, reason, message: fatal, decodeErrors: damage.errors, decodeError: damage.first, truncated: damage.truncated });
@@ -193,54 +238,33 @@ function inputOptions(spec: SourceSpec): string[] {
   return options;
 }
 
-function outputOptions(spec: SourceSpec): string[] {
+function outputOptions(keepsSizes: boolean): string[] {
   // passthrough: every decoded frame exactly once, none duplicated or dropped to force a constant rate.
-  const options = ['-map', '0:v:0', '-an', '-sn', '-dn', '-vsync', 'passthrough'];
-  if (spec.crop) {
-    const { x, y, width, height } = spec.crop;
-    // Gray first: on 4:2:0 video (H.264, most screen captures) ffmpeg's crop rounds sizes
-    // and offsets to the chroma grid, so 101×99 would come out 100×98.
-    options.push('-vf', `format=gray,crop=${width}:${height}:${x}:${y}`);
-  }
-  options.push('-pix_fmt', 'gray');
+  // showinfo last: its line per frame gives the size and time of the frame written next.
+  // --crop is cut here, not by ffmpeg: a crop that no longer fits after a change of frame size
+  // is then reported as such, where ffmpeg's filter would fail with a message of its own.
+  const options = ['-map', '0:v:0', '-an', '-sn', '-dn', '-vsync', 'passthrough', '-vf', `format=gray,${SHOWINFO_FILTER}`, '-pix_fmt', 'gray'];
+  if (keepsSizes) options.push('-autoscale', '0');
   return options;
 }
 
 /**
- * Cuts ffmpeg's byte stream into whole frames. The readable side takes no further input once
- * it holds a frame (highWaterMark 1), so the frames of one pipe read wait in it at most, and a
- * reader that falls behind stops ffmpeg rather than filling memory.
+ * Why frames of this size (the first, or one the stream changed to from `previous`) cannot be
+ * delivered, or undefined when they can: a --crop that does not fit, frames above the pixel
+ * limit (not ultrasound: refused before the first is read), or an ffmpeg that would stretch
+ * them to the first size.
  */
-function createSplitter(info: Promise<SourceInfo>): Transform {
-  let frameBytes = 0;
-  let current: Uint8Array | undefined;
-  let filled = 0;
-  return new Transform({
-    readableObjectMode: true,
-    readableHighWaterMark: 1,
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      const split = (): void => {
-        let offset = 0;
-        while (offset < chunk.length) {
-          current ??= new Uint8Array(frameBytes);
-          const take = Math.min(frameBytes - filled, chunk.length - offset);
-          current.set(chunk.subarray(offset, offset + take), filled);
-          filled += take;
-          offset += take;
-          if (filled === frameBytes) {
-            this.push(current);
-            current = undefined;
-            filled = 0;
-          }
-        }
-        callback();
-      };
-      if (frameBytes) return split();
-      info.then((known) => {
-        frameBytes = known.width * known.height;
-        split();
-      }, callback);
-    },
-  });
+function sizeProblem(spec: SourceSpec, name: string, size: FrameFacts, previous: Size | undefined, keepsSizes: boolean): string | undefined {
+  const at = size.ptsS === undefined ? '' : ` at ${size.ptsS.toFixed(3)} s`;
+  const change = previous && `its frames changed size from ${previous.width}x${previous.height} to ${size.width}x${size.height}${at}`;
+  if (change && !keepsSizes) {
+    return `${name}: ${change}, and this ffmpeg (${ffmpegPath()}) would stretch them to the first size; set FFMPEG_PATH to ffmpeg 4.4 or later, which delivers each frame at its own size`;
+  }
+  try {
+    if (spec.crop) checkCrop(spec.crop, size, name);
+    checkPixels(name, size.width, size.height, 'video frame');
+  } catch (error) {
+    return change ? `${errorMessage(error)}: ${change}` : errorMessage(error);
+  }
+  return undefined;
 }
-

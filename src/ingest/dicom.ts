@@ -7,8 +7,7 @@ import type { GrayImage } from '../types.js';
 import { errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { plural } from '../util/plural.js';
-import type { DecoderExit, DecoderRun, SourceInfo } from './decoder.js';
-import type { RunFrame } from './igtl-run.js';
+import type { DecoderExit, DecoderRun, RunFrame, SourceInfo } from './decoder.js';
 import { checkCrop, describeSource, type Crop, type SourceSpec } from './spec.js';
 
 /** A cine without a frame rate is shown at the common video rate, as ffmpeg sources are. */

@@ -38,3 +38,20 @@ export function buildYear(path: string): number | undefined {
   const year = /Copyright \(c\) \d{4}-(\d{4})/.exec(run.stdout)?.[1];
   return year === undefined ? undefined : Number(year);
 }
+
+const keepsSizes = new Map<string, boolean>();
+
+/**
+ * Whether this ffmpeg can write each frame at its own size (`-autoscale 0`, ffmpeg 4.4 and
+ * later). Without it ffmpeg scales every frame to the first frame's size, whatever the
+ * stream's frames become (the 2018 static build). Asked once per binary.
+ */
+export function ffmpegKeepsFrameSizes(path = ffmpegPath()): boolean {
+  let known = keepsSizes.get(path);
+  if (known === undefined) {
+    const help = spawnSync(path, ['-hide_banner', '-h', 'long'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 4 << 20 });
+    known = typeof help.stdout === 'string' && /^-autoscale\b/m.test(help.stdout);
+    keepsSizes.set(path, known);
+  }
+  return known;
+}

@@ -7,24 +7,9 @@ import { MessageParser, PROBLEM_KINDS, type ProblemKind } from '../igtl/parser.j
 import type { GrayImage } from '../types.js';
 import { errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
-import type { DecoderExit, DecoderRun, SourceInfo } from './decoder.js';
+import type { DecoderExit, DecoderRun, RunFrame, SourceInfo } from './decoder.js';
 import { checkCrop, describeSource, type SourceSpec } from './spec.js';
 import { cropGray } from '../io/crop.js';
-
-/**
- * What an OpenIGTLink (or DICOM) run hands FrameSource per image: unlike ffmpeg's bare pixel buffers,
- * each carries its own size (it may change between messages), spacing and capture time.
- */
-export interface RunFrame {
-  image: GrayImage;
-  info: SourceInfo;
-  /** Since this run's first image, by arrival. */
-  elapsedMs: number;
-  /** The sender's timestamp (epoch ms), or the arrival time when it sent none. */
-  capturedAtMs: number;
-  /** Pixel spacing in mm along columns (x) and rows (y), from the message's matrix (DICOM: its header, when it has one). */
-  spacingMm?: [number, number];
-}
 
 /** Bodies larger than this are not ultrasound frames (64 MiB: 4096×4096 float32). */
 export const MAX_IGTL_BODY_BYTES = 64 << 20;

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { startDecoder, type DecoderExit, type DecoderRun, type SourceInfo } from './decoder.js';
-import { IgtlInputStats, startIgtlRun, type RunFrame } from './igtl-run.js';
+import { startDecoder, type DecoderExit, type DecoderRun, type RunFrame, type SourceInfo } from './decoder.js';
+import { IgtlInputStats, startIgtlRun } from './igtl-run.js';
 import { startDicomRun } from './dicom.js';
 import { readsAsDicom } from '../io/dicom/file.js';
 import { describeSource, isRestartable, type SourceSpec } from './spec.js';
 import { checkSourceExists, corruptVideo, isDamaged, openFailure } from './open-errors.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import { log } from '../util/log.js';
+import { log, throttled } from '../util/log.js';
 import type { GrayImage } from '../types.js';
 
 export { parseSource, type SourceKind, type Crop, type SourceSpec, type SourceArgOptions } from './spec.js';
@@ -20,8 +20,13 @@ export type { SourceState };
 export interface Frame {
   /** 0-based, keeps increasing across restarts of the source. */
   seq: number;
-  /** Presentation time on the source's clock (frame index ÷ fps; OpenIGTLink: since the first arrival), increasing across restarts. */
+  /**
+   * Presentation time on the source's clock: ffmpeg's pts of the frame (real, also for variable
+   * frame rates), OpenIGTLink: since the first arrival, DICOM: frame index ÷ rate; from the first
+   * frame, increasing across restarts.
+   */
   ptsMs: number;
+  /** At the frame's own size, which may change mid-stream (the 'info' event says so first). */
   image: GrayImage;
   /** Wall-clock time of capture (epoch ms): the sender's timestamp where it sends one (OpenIGTLink), else the arrival here. */
   capturedAtMs?: number;
@@ -55,7 +60,9 @@ const DEFAULT_BACKOFF = { initial: 500, max: 10_000 };
  * IMAGE messages from an OpenIGTLink server (igtl-run.ts), or the frames of a DICOM file
  * (dicom.ts), which live the same life.
  *
- * Events: 'frame' (Frame), 'state' (SourceState, detail?: string), 'info' (SourceInfo), 'end'.
+ * Events: 'frame' (Frame), 'state' (SourceState, detail?: string), 'info' (SourceInfo: the
+ * first, and again whenever the frames change size or rate, before the first frame of the new
+ * size), 'end'.
  *
  * Backpressure: frames are events, emitted as fast as ffmpeg decodes them (or at the
  * stream's own rate for live and --realtime sources). The source never queues frames for a
@@ -78,6 +85,8 @@ export class FrameSource extends EventEmitter {
   private dicom = false;
   /** What an OpenIGTLink source received and refused, over all its connections. */
   readonly igtlStats?: IgtlInputStats;
+  /** An OpenIGTLink sender may alternate sizes message by message: a few lines a second say so, the rest are counted. */
+  private readonly sizeLog = throttled(log.info, 5, 'frame size changes');
 
   private currentState: SourceState = 'starting';
   private currentInfo?: SourceInfo;
@@ -193,7 +202,7 @@ export class FrameSource extends EventEmitter {
       (info) => this.run === run && !this.runInfo && this.onInfo(info),
       () => undefined,
     );
-    run.frames.on('data', (data: Uint8Array | RunFrame) => this.run === run && this.onFrame(run, data));
+    run.frames.on('data', (frame: RunFrame) => this.run === run && this.onFrame(run, frame));
     void run.done.then((exit) => this.run === run && this.onExit(exit));
   }
 
@@ -201,28 +210,25 @@ export class FrameSource extends EventEmitter {
     this.runInfo = info;
     const previous = this.currentInfo;
     if (previous && previous.width === info.width && previous.height === info.height && previous.fps === info.fps) return;
+    if (previous && (previous.width !== info.width || previous.height !== info.height)) {
+      this.sizeLog(`source ${this.name}: frames are ${info.width}x${info.height} now (were ${previous.width}x${previous.height})`);
+    }
     this.currentInfo = info;
     this.emit('info', info);
   }
 
-  private onFrame(run: DecoderRun, data: Uint8Array | RunFrame): void {
+  private onFrame(run: DecoderRun, framed: RunFrame): void {
     // Frames still in the pipe when stop() was called are not delivered.
     if (this.stopping) return;
-    // An OpenIGTLink image carries its own size, which may change from one message to the next.
-    const framed = data instanceof Uint8Array ? undefined : data;
-    if (framed) this.onInfo(framed.info);
-    const info = this.runInfo;
-    if (!info) return;
+    // Every frame carries its size, which may change from one frame to the next.
+    this.onInfo(framed.info);
     this.armStallTimer(run, this.stallTimeoutMs);
-    const elapsedMs = framed ? framed.elapsedMs : (this.runFrames * 1000) / info.fps;
-    const ptsMs = Math.max(this.ptsBaseMs + elapsedMs, this.lastPtsMs + 1e-3);
+    const ptsMs = Math.max(this.ptsBaseMs + framed.elapsedMs, this.lastPtsMs + 1e-3);
     this.runFrames += 1;
     this.runFirstFrameAt ??= Date.now();
     this.lastPtsMs = ptsMs;
     if (this.currentState !== 'running') this.setState('running');
-    const frame: Frame = framed
-      ? { seq: this.seq++, ptsMs, image: framed.image, capturedAtMs: framed.capturedAtMs, spacingMm: framed.spacingMm }
-      : { seq: this.seq++, ptsMs, image: { width: info.width, height: info.height, data: data as Uint8Array }, capturedAtMs: Date.now() };
+    const frame: Frame = { seq: this.seq++, ptsMs, image: framed.image, capturedAtMs: framed.capturedAtMs, spacingMm: framed.spacingMm };
     try {
       this.emit('frame', frame);
     } catch (error) {

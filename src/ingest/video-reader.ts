@@ -1,4 +1,4 @@
-import { startDecoder, type DecoderExit, type SourceInfo } from './decoder.js';
+import { startDecoder, type DecoderExit, type RunFrame, type SourceInfo } from './decoder.js';
 import { SkippedFrames, decodedFrames, openDicomInput } from './dicom.js';
 import { readsAsDicom } from '../io/dicom/file.js';
 import { checkSourceExists, openFailure } from './open-errors.js';
@@ -11,6 +11,7 @@ import type { Frame } from './source.js';
  * until the consumer asks for the next frame: nothing is dropped and memory stays flat.
  */
 export interface VideoReader {
+  /** At the first frame; a frame's own size is its image's (a stream may change size midway). */
   readonly info: SourceInfo;
   readonly frames: AsyncIterable<Frame>;
   /** How decoding ended; resolves once the frames have all been read or close() was called. */
@@ -39,8 +40,8 @@ export async function openVideo(spec: SourceSpec, stdin?: NodeJS.ReadableStream)
     let seq = 0;
     let complete = false;
     try {
-      for await (const data of run.frames as AsyncIterable<Uint8Array>) {
-        yield { seq, ptsMs: (seq * 1000) / info.fps, image: { width: info.width, height: info.height, data } };
+      for await (const frame of run.frames as AsyncIterable<RunFrame>) {
+        yield { seq, ptsMs: frame.elapsedMs, image: frame.image };
         seq += 1;
       }
       complete = true;

@@ -40,7 +40,11 @@ export function maskFileName(index: number): string {
 
 export interface FrameRecord {
   seq: number;
+  /** The frame's time in the recording (its pts, from the first frame), as the overlay video shows it. */
   ptsMs: number;
+  /** The frame's size (and its mask's): the recording's may change midway (then sceneChange is set). */
+  width: number;
+  height: number;
   k: number;
   salientClusters: number[];
   /** Share of the frame's pixels in the mask. */
@@ -53,6 +57,7 @@ export interface FrameRecord {
 
 export interface ReplaySummary {
   input: string;
+  /** At the first frame; fps is the nominal rate (the frames' own times are in perFrame). */
   source: { width: number; height: number; fps: number; durationMs?: number };
   backend: string;
   model: string;
@@ -162,11 +167,13 @@ async function segmentFrames(reader: VideoReader, extractor: Extractor, encoder:
       await writing;
       writing = Promise.all([
         writeGrayPng(join(options.outputs.masksDir, maskFileName(frame.seq)), segmented.mask),
-        encoder.write(overlayRgb(frame.image, segmented.mask, segmented.surface?.polylines, tint)),
+        encoder.write({ rgb: overlayRgb(frame.image, segmented.mask, segmented.surface?.polylines, tint), width: frame.image.width, height: frame.image.height, ptsMs: frame.ptsMs }),
       ]);
       result.perFrame.push({
         seq: frame.seq,
         ptsMs: frame.ptsMs,
+        width: frame.image.width,
+        height: frame.image.height,
         k: segmented.bank.k,
         salientClusters: segmented.bank.salientClusters,
         maskFraction: countNonZero(segmented.mask.data) / segmented.mask.data.length,

@@ -53,7 +53,7 @@ export function traceStage(settings: MaskSettings, params?: SurfaceParams): Surf
 export interface StreamResult extends SurfaceStageOutput {
   seq: number;
   ptsMs: number;
-  /** The bank's state after this frame (k, salient clusters, window, scene change). */
+  /** The bank's state after this frame (k, salient clusters, window, scene change: also set on the first frame of a new size). */
   bank: BankResult;
   /** Milliseconds in each step of this frame. */
   timing: { extractMs: number; bankMs: number; surfaceMs: number };
@@ -69,6 +69,8 @@ export class StreamPipeline {
   private readonly bank: RollingBank;
   private readonly surface: SurfaceStage;
   private prior?: BoneSurface;
+  /** The size of the frames in the window. */
+  private size?: { width: number; height: number };
 
   constructor(
     private readonly extractor: Extractor,
@@ -78,12 +80,22 @@ export class StreamPipeline {
     this.surface = options.surface ?? CELLS_STAGE;
   }
 
-  /** One frame through every step; frames must come in stream order (the bank and the prior follow them). */
+  /**
+   * One frame through every step; frames must come in stream order (the bank and the prior
+   * follow them). A frame of another size than the previous one starts afresh, as a scene
+   * change does: the window's cells and the prior surface belong to the old picture
+   * (docs/architecture.md, "Where state lives").
+   */
   async process(frame: StreamFrame): Promise<StreamResult> {
+    const { width, height } = frame.image;
+    const resized = this.size !== undefined && (this.size.width !== width || this.size.height !== height);
+    if (resized) this.reset();
+    this.size = { width, height };
     const t0 = performance.now();
     const features = await this.extractor.extract(frame.image);
     const t1 = performance.now();
-    const bank = this.bank.push(features);
+    const pushed = this.bank.push(features);
+    const bank = resized ? { ...pushed, sceneChange: true } : pushed;
     const t2 = performance.now();
     const staged = this.surface({ gray: frame.image, cells: bank.mask, prior: bank.sceneChange ? undefined : this.prior });
     const t3 = performance.now();

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ffmpegPath } from '../../src/ingest/ffmpeg-path.js';
+import { ffmpegKeepsFrameSizes, ffmpegPath } from '../../src/ingest/ffmpeg-path.js';
 import type { Frame, FrameSource, SourceState } from '../../src/ingest/source.js';
 
 /** Test videos with known pixels, made with the project's own ffmpeg in a temp folder. */
@@ -48,6 +48,47 @@ export async function makeVideo(path: string, spec: VideoSpec, render = (i: numb
   child.stdin!.end();
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`ffmpeg could not make ${path}: ${stderr}`);
+}
+
+/** Runs the project's ffmpeg with these arguments to its end; throws with its stderr when it fails. */
+async function runFfmpeg(args: string[]): Promise<void> {
+  const child = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${stderr}`);
+}
+
+/** Why frames that change size cannot be tested here, or undefined: an ffmpeg before 4.4 scales every frame to the first size. */
+export const resizingUnsupported = ffmpegKeepsFrameSizes() ? undefined : `${ffmpegPath()} scales every frame to the first size (ffmpeg 4.4 or later keeps each frame's)`;
+
+/**
+ * One H.264 MPEG-TS stream whose frame size changes between segments, as a device switching
+ * resolution sends it: each segment is encoded on its own (the test pattern, frame numbers
+ * running on across segments) and the streams are joined without re-encoding.
+ */
+export async function makeResizingVideo(path: string, segments: Array<{ frames: number; width: number; height: number }>, fps: number): Promise<void> {
+  const dir = tempDir('bonestream-resizing-');
+  const list: string[] = [];
+  let first = 0;
+  for (const [index, segment] of segments.entries()) {
+    const part = join(dir, `${index}.ts`);
+    const offset = first;
+    await makeVideo(part, { ...segment, fps, codec: 'h264' }, (i) => patternFrame(offset + i, segment.width, segment.height));
+    list.push(`file '${part}'`);
+    first += segment.frames;
+  }
+  const listFile = join(dir, 'list.txt');
+  writeFileSync(listFile, list.join('\n') + '\n');
+  await runFfmpeg(['-f', 'concat', '-safe', '0', '-i', listFile, '-c', 'copy', path]);
+}
+
+/**
+ * A variable-frame-rate copy of `input` (lossless FFV1 in Matroska): frame N is shown at
+ * `timeS(N)` seconds, given as an ffmpeg expression of N for setpts; every frame is kept.
+ */
+export async function makeVariableRateVideo(path: string, input: string, timeS: string): Promise<void> {
+  await runFfmpeg(['-i', input, '-vf', `setpts='(${timeS})/TB'`, '-vsync', 'passthrough', '-c:v', 'ffv1', '-pix_fmt', 'gray', path]);
 }
 
 /**
