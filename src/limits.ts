@@ -8,8 +8,6 @@
  * src/settings.ts.
  */
 
-// ─── Input ─────────────────────────────────────────────────────────────────────────────────
-
 /**
  * The largest image, frame, label or features geometry bonestream reads: the pixels of an 8K
  * UHD frame (7680×4320, 33.2 Mpx). Ultrasound frames are well under 2K; a header that claims
@@ -22,8 +20,6 @@ export const MAX_PIXELS = 7680 * 4320;
  * they are skipped unread, never allocated (src/igtl/parser.ts, src/ingest/igtl-run.ts).
  */
 export const MAX_IGTL_BODY_BYTES = 64 << 20;
-
-// ─── Sources and the inference worker ──────────────────────────────────────────────────────
 
 export interface Backoff {
   initial: number;
@@ -53,8 +49,6 @@ export const SOURCE_LIMITS: SourceLimits = {
   openTimeoutMs: 10_000,
   backoffMs: { ...RESTART_BACKOFF_MS },
 };
-
-// ─── The WebSocket service ─────────────────────────────────────────────────────────────────
 
 /** What the hub allows each WebSocket client (src/server/hub.ts). */
 export interface HubLimits {
@@ -143,8 +137,6 @@ export const DEFAULT_LIMITS: ServerLimits = {
   workerBackoffMs: { ...RESTART_BACKOFF_MS },
 };
 
-// ─── The OpenIGTLink server ────────────────────────────────────────────────────────────────
-
 /** What the OpenIGTLink server allows (src/server/igtl.ts). */
 export interface IgtlLimits {
   /** OpenIGTLink clients at once; more are refused on accept. */
@@ -159,8 +151,6 @@ export const DEFAULT_IGTL_LIMITS: IgtlLimits = {
   // One 1080p mask and its frame (2 × 2.07 MB) fit; a client that keeps more unsent is behind.
   maxBufferedBytes: 4 << 20,
 };
-
-// ─── Shutdown ──────────────────────────────────────────────────────────────────────────────
 
 /**
  * The shutdown promise: SIGINT/SIGTERM end `serve` within 2 s under any load. Closing runs the
@@ -182,8 +172,6 @@ export interface ShutdownTimes {
 // The physics backend's frame takes well under a second, so the grace lets it finish; the 200 ms
 // between the deadline and the promise are the process's own exit.
 export const SHUTDOWN: ShutdownTimes = { promiseMs: 2000, deadlineMs: 1800, workerGraceMs: 1500, clientCloseMs: 1000 };
-
-// ─── Orders ────────────────────────────────────────────────────────────────────────────────
 
 /** Throws when the times cannot keep the promise. */
 export function checkShutdownTimes(times: ShutdownTimes): void {

@@ -111,7 +111,8 @@ export class Hub {
 
   /**
    * The one way out to a client: dropped (and counted) when its buffer is over the limit for
-   * this kind of message, so a client that does not read holds at most about twice the limit.
+   * this kind of message, so a client that does not read holds at most about
+   * `smallMessageSlack` (2) times the limit.
    */
   private deliver(ws: WebSocket, client: Client, data: Buffer | string, type: 'frame' | 'mask' | 'text' | 'pong'): void {
     if (ws.readyState !== ws.OPEN || client.closing) return;
