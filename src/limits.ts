@@ -143,6 +143,8 @@ export interface IgtlLimits {
   maxClients: number;
   /** A client with more unsent bytes than this gets only the newest frame's messages, once it drains. */
   maxBufferedBytes: number;
+  /** Idle time before TCP keep-alive probes a client, so a client machine that vanished is found and closed. */
+  keepAliveMs: number;
 }
 
 export const DEFAULT_IGTL_LIMITS: IgtlLimits = {
@@ -150,6 +152,8 @@ export const DEFAULT_IGTL_LIMITS: IgtlLimits = {
   maxClients: 16,
   // One 1080p mask and its frame (2 × 2.07 MB) fit; a client that keeps more unsent is behind.
   maxBufferedBytes: 4 << 20,
+  // Probes go out only on a socket idle both ways (no masks: the source is down); a vanished client's slot is freed soon.
+  keepAliveMs: 10_000,
 };
 
 /**

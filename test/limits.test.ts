@@ -1,6 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LIMITS, SHUTDOWN, checkLimits, checkShutdownTimes, limitOrderProblems, type AllLimits } from '../src/limits.js';
+import { REPO_ROOT } from './helpers/env.js';
 
 /** The 2-s shutdown promise depends on numbers that used to live in three files: their order is checked. */
 test('the shutdown times keep the 2-s promise, and a wrong order is refused', () => {
@@ -36,6 +39,37 @@ test('a wrong order between limits is refused, naming both limits and their valu
   }
   const two = { ...LIMITS, server: { ...LIMITS.server, maxClients: 300, maxPendingPerAddress: 300 } };
   assert.is(limitOrderProblems(two).length, 2, 'every broken order is named, not only the first');
+});
+
+test('docs/architecture.md, "Limits", states the numbers src/limits.ts holds', () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs/architecture.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Limits'), doc.indexOf('## Reliability')).replace(/\s+/g, ' ');
+  const { server, source, igtl, shutdown } = LIMITS;
+  const s = (ms: number) => `${ms / 1000} s`;
+  const kib = (bytes: number) => `${bytes / 1024} KiB`;
+  const mib = (bytes: number) => `${bytes / 2 ** 20} MiB`;
+  const stated = [
+    `(${mib(server.maxBufferedBytes)} for frames`,
+    `nothing is closed (${s(server.stallTimeoutMs)})`,
+    `control messages (${kib(server.maxControlBytes)}, ${server.maxControlPerSecond} a second; ${server.maxRefusalsPerSecond} refusals`,
+    `a ping every ${s(server.pingIntervalMs)}`,
+    `WebSocket clients (${server.maxClients})`,
+    `TCP connections (${server.maxConnections},`,
+    `at most ${server.maxPendingPerAddress} pending per address`,
+    `WebSocket payload (${kib(server.maxPayloadBytes)})`,
+    `request head (${kib(server.maxHeaderBytes)})`,
+    server.headersTimeoutMs === server.tlsHandshakeTimeoutMs ? `handshake timeouts (${s(server.headersTimeoutMs)} each)` : 'header and TLS timeouts differ',
+    `the wait for the first frame (${s(server.sourceStartWaitMs)})`,
+    `restart back-off (${s(server.workerBackoffMs.initial)} doubling to ${s(server.workerBackoffMs.max)})`,
+    `stall (${s(source.stallTimeoutMs)}) and open (${s(source.openTimeoutMs)})`,
+    `${igtl.maxClients} clients, ${mib(igtl.maxBufferedBytes)} unsent each, TCP keep-alive after ${s(igtl.keepAliveMs)} idle, ${mib(LIMITS.maxIgtlBodyBytes)} per incoming body`,
+    `${(LIMITS.maxPixels / 1e6).toFixed(1)} Mpx`,
+    `within ${s(shutdown.promiseMs)}`,
+    `stop grace (${s(shutdown.workerGraceMs)})`,
+    `close handshake (${s(shutdown.clientCloseMs)})`,
+    `exit deadline (${s(shutdown.deadlineMs)})`,
+  ];
+  for (const phrase of stated) assert.ok(section.includes(phrase), `the Limits section says "${phrase}"`);
 });
 
 test.run();

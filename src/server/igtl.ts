@@ -176,7 +176,7 @@ export class IgtlServer {
     log.info(`OpenIGTLink client connected from ${peer} (${this.clients.size} connected)`);
     socket.setNoDelay(true);
     // Half-open connections (a client machine that vanished) are found and closed.
-    socket.setKeepAlive(true, 10_000);
+    socket.setKeepAlive(true, this.limits.keepAliveMs);
     socket.on('data', () => undefined);
     socket.on('error', () => socket.destroy());
     socket.on('drain', () => {
