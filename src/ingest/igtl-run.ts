@@ -10,9 +10,7 @@ import { log } from '../util/log.js';
 import type { DecoderExit, DecoderRun, RunFrame, SourceInfo } from './decoder.js';
 import { checkCrop, describeSource, type SourceSpec } from './spec.js';
 import { cropGray } from '../io/crop.js';
-
-/** Bodies larger than this are not ultrasound frames (64 MiB: 4096×4096 float32). */
-export const MAX_IGTL_BODY_BYTES = 64 << 20;
+import { MAX_IGTL_BODY_BYTES } from '../limits.js';
 
 /** Counts of what an OpenIGTLink source received, over all its connections; /healthz shows them. */
 export class IgtlInputStats {

@@ -44,8 +44,6 @@ port.on('message', (message: ToWorker) => {
         .then(() => extractor.dispose())
         .finally(() => port.close());
       break;
-    case 'fail':
-      throw new Error(message.message);
   }
 });
 
