@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseShowinfo, runClock } from '../src/ingest/showinfo.js';
+import { isShowinfoLine, parseShowinfo, runClock } from '../src/ingest/showinfo.js';
 import { FrameSplitter } from '../src/ingest/frame-splitter.js';
 
 test('showinfo frame lines give the size and time, in the current and the 2018 builds\' wording; its other lines give nothing', () => {
@@ -14,6 +14,8 @@ test('showinfo frame lines give the size and time, in the current and the 2018 b
     '[Parsed_showinfo_1 @ 0x5646deb69740] color_range:pc color_space:unknown color_primaries:unknown color_trc:unknown',
     '    Stream #0:0: Video: rawvideo (Y800 / 0x30303859), gray, 640x480, q=2-31, 24576 kb/s, 10 fps, 10 tbn',
   ]) assert.is(parseShowinfo(other), undefined, other);
+  assert.ok(isShowinfoLine('[Parsed_showinfo_1 @ 0x5646deb69740] color_range:pc color_space:unknown'), 'kept out of the failure reasons');
+  assert.not.ok(isShowinfoLine('[h264 @ 0x5646deb69740] error while decoding MB 2 11'));
 });
 
 test('a run\'s clock: the stream\'s pts from its first frame; a frame without one comes a nominal interval after the previous', () => {

@@ -4,7 +4,7 @@ import { ffmpegCommand } from './ffmpeg-command.js';
 import { DamageLog, StderrTail, StreamLogParser, failureReason, missingProtocol } from './ffmpeg-log.js';
 import { ffmpegKeepsFrameSizes, ffmpegPath } from './ffmpeg-path.js';
 import { FrameSplitter } from './frame-splitter.js';
-import { SHOWINFO_FILTER, parseShowinfo, runClock, type FrameFacts } from './showinfo.js';
+import { SHOWINFO_FILTER, isShowinfoLine, parseShowinfo, runClock, type FrameFacts } from './showinfo.js';
 import { checkCrop, describeSource, type Crop, type SourceSpec } from './spec.js';
 import type { DicomFacts } from '../io/dicom/file.js';
 import type { GrayImage, Size } from '../types.js';
@@ -157,17 +157,17 @@ export function startDecoder(spec: SourceSpec, options: DecoderOptions = {}): De
     process.on('exit', killOnExit);
   });
   command.on('stderr', (line: string) => {
+    if (isShowinfoLine(line)) {
+      const facts = parseShowinfo(line);
+      if (facts) onFrameFacts(facts);
+      return;
+    }
     stderr.push(line);
     parser.push(line);
     const missing = missingProtocol(line);
     if (missing) {
       // No retry can help: this ffmpeg build lacks the protocol (the source ends in `error`, not `restarting` for ever).
       kill(`${name}: this ffmpeg (${ffmpegPath()}) has no ${missing} protocol; set FFMPEG_PATH to an ffmpeg built with it`);
-      return;
-    }
-    const facts = parseShowinfo(line);
-    if (facts) {
-      onFrameFacts(facts);
       return;
     }
     const damaged = damage.push(line);

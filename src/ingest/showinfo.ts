@@ -15,6 +15,17 @@ export interface FrameFacts {
   ptsS?: number;
 }
 
+/** Every line showinfo prints starts so (its configuration, side data and colour lines too). */
+const SHOWINFO_LINE = /^\[Parsed_showinfo_\d+ @ /;
+
+/**
+ * Whether the line is showinfo's: such lines say nothing about failures (a colour line reads
+ * `color_space:unknown`), so they are kept out of the log tail that failure reasons come from.
+ */
+export function isShowinfoLine(line: string): boolean {
+  return SHOWINFO_LINE.test(line);
+}
+
 /**
  * `[Parsed_showinfo_1 @ 0x55d…] n:   3 pts:  27000 pts_time:0.3  [duration…] pos: … fmt:gray sar:1/1 s:640x480 …`;
  * showinfo's other lines (its configuration, side data, colour) have no `n:`.
