@@ -236,7 +236,7 @@ function draw(): void {
   context.drawImage(frame, box.x, box.y, frame.width * scale, frame.height * scale);
   // A mask of another size belongs to the picture before the source changed size: not drawn over this one.
   const registered = mask !== undefined && mask.header.width === frame.width && mask.header.height === frame.height;
-  if (mask && online && !registered) ui.note.textContent = `the video is ${frame.width}×${frame.height} now; waiting for a mask at that size`;
+  if (mask && online && !registered) ui.note.textContent = `waiting for a mask at the new size, ${frame.width}×${frame.height}`;
   if (mask && online && registered) {
     if (ui.fill.checked || mask.polylines.length === 0) {
       context.globalAlpha = Number(ui.opacity.value);
