@@ -63,11 +63,18 @@ export interface StreamOptions {
   bank: BankOptions;
   /** Defaults to CELLS_STAGE. */
   surface?: SurfaceStage;
+  /**
+   * Prepares the surface stage's evidence map of a frame while the bank runs (on another
+   * thread: EvidenceThread.compute, evidence-thread.ts); without it the stage computes the map
+   * itself, after the bank. Results are the same either way.
+   */
+  evidence?: (gray: GrayImage) => Promise<void>;
 }
 
 export class StreamPipeline {
   private readonly bank: RollingBank;
   private readonly surface: SurfaceStage;
+  private readonly evidence?: (gray: GrayImage) => Promise<void>;
   private prior?: BoneSurface;
 
   constructor(
@@ -76,15 +83,23 @@ export class StreamPipeline {
   ) {
     this.bank = new RollingBank(options.bank);
     this.surface = options.surface ?? CELLS_STAGE;
+    this.evidence = options.evidence;
   }
 
-  /** One frame through every step; frames must come in stream order (the bank and the prior follow them). */
+  /**
+   * One frame through every step; frames must come in stream order (the bank and the prior
+   * follow them). surfaceMs includes any wait for the evidence map that was computed beside
+   * the bank.
+   */
   async process(frame: StreamFrame): Promise<StreamResult> {
     const t0 = performance.now();
     const features = await this.extractor.extract(frame.image);
     const t1 = performance.now();
+    // Started after the extractor, not beside it: the ViT's threads take both cores already.
+    const evidence = this.evidence?.(frame.image);
     const bank = this.bank.push(features);
     const t2 = performance.now();
+    await evidence;
     const staged = this.surface({ gray: frame.image, cells: bank.mask, prior: bank.sceneChange ? undefined : this.prior });
     const t3 = performance.now();
     this.prior = staged.surface;
