@@ -11,7 +11,7 @@
  * Shared by every layer and importing only each other: shapes, defaults, helpers, the wire
  * format, and the OpenIGTLink codec (igtl/: ingest reads it, the server writes it).
  */
-const NEUTRAL = '^src/(types\\.ts|config\\.ts|settings\\.ts|patches\\.ts|util/|io/|wire/|igtl/|surface/types\\.ts)';
+const NEUTRAL = '^src/(types\\.ts|config\\.ts|settings\\.ts|limits\\.ts|patches\\.ts|util/|io/|wire/|igtl/|surface/types\\.ts)';
 
 const INGEST = '^src/ingest/';
 const VIT = '^src/vit/';

@@ -12,6 +12,7 @@ import { record, get, startPhantomServer, upgradeOutcome, wsUrl, type Received }
 import { freePort, pidAlive, startFfmpeg, stopProcess, tempDir, waitFor } from './helpers/videos.js';
 import { makeTinyVit } from './helpers/tiny-vit.js';
 import { childPids, isRunning, processName, runBonestream, servedUrl, serveOn, sleep } from './helpers/live.js';
+import { faultyWorkers } from './helpers/faulty-worker.js';
 
 /**
  * Faults the live service must survive: its ffmpeg killed, a stalled source, inputs
@@ -268,12 +269,13 @@ test('a stream URL\'s password never reaches the log, /healthz or the clients', 
 });
 
 test('while the inference worker is down after a crash: /healthz and clients report it, video keeps flowing, then masks resume', async () => {
-  const server = await startPhantomServer({ limits: { workerBackoffMs: { initial: 400, max: 1600 } } });
+  const workers = faultyWorkers();
+  const server = await startPhantomServer({ limits: { workerBackoffMs: { initial: 400, max: 1600 } }, createWorker: workers.createWorker });
   const client = record(wsUrl(server));
   try {
     await client.until((r) => masks(r).length >= 2, 20_000, 'the first masks');
     const seen = statuses(client.received).length;
-    await server.inference.fault('throw');
+    await workers.fault('throw');
     await client.until(() => statuses(client.received).slice(seen).some((s) => s.backend.state === 'restarting'), 5000, 'status: restarting');
     const framesAtCrash = frames(client.received).length;
     const masksAtCrash = masks(client.received).length;
@@ -305,11 +307,12 @@ test('while the inference worker is down after a crash: /healthz and clients rep
 });
 
 test('close() right after the inference worker crashed still shuts everything down', async () => {
-  const server = await startPhantomServer();
+  const workers = faultyWorkers();
+  const server = await startPhantomServer({ createWorker: workers.createWorker });
   const client = record(wsUrl(server));
   await client.until((r) => masks(r).length >= 1, 20_000, 'a first mask');
   const closedByServer = new Promise<number>((done) => client.ws.once('close', (code) => done(code)));
-  void server.inference.fault('throw');
+  void workers.fault('throw');
   await server.close();
   assert.is(await closedByServer, 1001, 'the client got its close frame');
   assert.is((await upgradeOutcome(wsUrl(server))).opened, false, 'nothing listens any more');

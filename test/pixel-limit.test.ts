@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { readGray } from '../src/io/image.js';
 import { readFeaturesFiles, writeFeaturesFiles, featuresPaths } from '../src/io/features-files.js';
-import { MAX_PIXELS } from '../src/io/pixel-limit.js';
+import { MAX_PIXELS } from '../src/limits.js';
 import { startDecoder } from '../src/ingest/decoder.js';
 import { parseSource } from '../src/ingest/source.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg-path.js';

@@ -13,6 +13,7 @@ import { makeTinyVit } from './helpers/tiny-vit.js';
 import { tempDir, pidAlive } from './helpers/videos.js';
 import { startPhantomServer, record, droppedFrames, get, upgradeOutcome, wsUrl } from './helpers/service.js';
 import { runBonestream, servedUrl, childPids, processName, rawWebSocket, sleep, PHYSICS } from './helpers/live.js';
+import { faultyWorkers } from './helpers/faulty-worker.js';
 
 const masksOf = (client: ReturnType<typeof record>) => client.received.binary.filter((m) => m.header.type === 'mask').length;
 const framesOf = (client: ReturnType<typeof record>) => client.received.binary.filter((m) => m.header.type === 'frame').length;
@@ -180,12 +181,13 @@ test('a source faster than the backend: the worker takes the newest frame, laten
 });
 
 test('an inference worker that throws or dies is restarted; video is relayed throughout', async () => {
-  const server = await startPhantomServer({ limits: { workerBackoffMs: { initial: 200, max: 1000 } } });
+  const workers = faultyWorkers();
+  const server = await startPhantomServer({ limits: { workerBackoffMs: { initial: 200, max: 1000 } }, createWorker: workers.createWorker });
   const client = record(wsUrl(server));
   try {
     await client.until(() => masksOf(client) > 0, 10_000, 'a first mask');
     for (const [i, kind] of (['throw', 'exit'] as const).entries()) {
-      await server.inference.fault(kind);
+      await workers.fault(kind);
       await client.until(
         (r) => r.text.some((m) => m.type === 'status' && (m as StatusMessage).backend.state === 'restarting'),
         5000,

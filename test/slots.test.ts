@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Socket } from 'node:net';
-import type { ServerLimits } from '../src/server/server.js';
+import type { ServerLimits } from '../src/limits.js';
 import { get, record, startPhantomServer, upgradeOutcome, wsUrl } from './helpers/service.js';
 import { sleep } from './helpers/live.js';
 

@@ -12,7 +12,7 @@ import { log } from '../util/log.js';
 import { fetchModel, locateWeights } from '../vit/models.js';
 import { addBackendOptions, addMaskOptions, addSegmentOptions, backendRequest, maskSettings, type BackendOptions, type MaskOptions, type SegmentOptions } from './options.js';
 import { DEFAULT_IGTL_DEVICE, DEFAULT_IGTL_PORT, IGTL_CONTENTS, checkIgtlDevice, type IgtlContent } from '../server/igtl.js';
-import { SHUTDOWN } from '../server/shutdown.js';
+import { SHUTDOWN } from '../limits.js';
 import type { ServerOptions } from '../server/server.js';
 
 /** What `npm start` plays: the committed phantom video (src/phantom PHANTOM_VIDEO). */

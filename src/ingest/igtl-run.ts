@@ -10,6 +10,7 @@ import { log } from '../util/log.js';
 import type { DecoderExit, DecoderRun, SourceInfo } from './decoder.js';
 import { checkCrop, describeSource, type SourceSpec } from './spec.js';
 import { cropGray } from '../io/crop.js';
+import { MAX_IGTL_BODY_BYTES } from '../limits.js';
 
 /**
  * What an OpenIGTLink (or DICOM) run hands FrameSource per image: unlike ffmpeg's bare pixel buffers,
@@ -25,9 +26,6 @@ export interface RunFrame {
   /** Pixel spacing in mm along columns (x) and rows (y), from the message's matrix (DICOM: its header, when it has one). */
   spacingMm?: [number, number];
 }
-
-/** Bodies larger than this are not ultrasound frames (64 MiB: 4096×4096 float32). */
-export const MAX_IGTL_BODY_BYTES = 64 << 20;
 
 /** Counts of what an OpenIGTLink source received, over all its connections; /healthz shows them. */
 export class IgtlInputStats {

@@ -8,6 +8,7 @@ import { checkSourceExists, corruptVideo, isDamaged, openFailure } from './open-
 import { UserError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { GrayImage } from '../types.js';
+import { SOURCE_LIMITS } from '../limits.js';
 
 export { parseSource, type SourceKind, type Crop, type SourceSpec, type SourceArgOptions } from './spec.js';
 export type { SourceInfo } from './decoder.js';
@@ -30,11 +31,11 @@ export interface Frame {
 }
 
 export interface FrameSourceOptions {
-  /** A restartable source with no frame for this long is killed and restarted (default 5000 ms). */
+  /** A restartable source with no frame for this long is killed and restarted (default: SOURCE_LIMITS, src/limits.ts). */
   stallTimeoutMs?: number;
-  /** Time allowed from starting ffmpeg to its first frame: connecting, probing, the first keyframe (default 10000 ms). */
+  /** Time allowed from starting ffmpeg to its first frame: connecting, probing, the first keyframe (default: SOURCE_LIMITS). */
   openTimeoutMs?: number;
-  /** Restart delay: starts at `initial`, doubles after each failed run, capped at `max` (default 500 / 10000 ms). */
+  /** Restart delay: starts at `initial`, doubles after each failed run, capped at `max` (default: SOURCE_LIMITS). */
   backoffMs?: { initial: number; max: number };
   /** The stream behind `-` (default: process.stdin). */
   stdin?: NodeJS.ReadableStream;
@@ -45,10 +46,6 @@ export interface FrameSourceOptions {
    */
   retryFirstOpen?: boolean;
 }
-
-const DEFAULT_STALL_MS = 5000;
-const DEFAULT_OPEN_MS = 10_000;
-const DEFAULT_BACKOFF = { initial: 500, max: 10_000 };
 
 /**
  * Decoded gray frames from a file, device, network stream or stdin, through ffmpeg, or
@@ -104,9 +101,9 @@ export class FrameSource extends EventEmitter {
     this.spec = spec;
     this.name = describeSource(spec);
     if (spec.kind === 'igtl') this.igtlStats = new IgtlInputStats(this.name);
-    this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_MS;
-    this.openTimeoutMs = options.openTimeoutMs ?? DEFAULT_OPEN_MS;
-    this.backoff = options.backoffMs ?? DEFAULT_BACKOFF;
+    this.stallTimeoutMs = options.stallTimeoutMs ?? SOURCE_LIMITS.stallTimeoutMs;
+    this.openTimeoutMs = options.openTimeoutMs ?? SOURCE_LIMITS.openTimeoutMs;
+    this.backoff = options.backoffMs ?? SOURCE_LIMITS.backoffMs;
     if (!(this.stallTimeoutMs > 0)) throw new UserError(`stallTimeoutMs must be > 0 (got ${this.stallTimeoutMs})`);
     if (!(this.openTimeoutMs > 0)) throw new UserError(`openTimeoutMs must be > 0 (got ${this.openTimeoutMs})`);
     if (!(this.backoff.initial > 0 && this.backoff.max >= this.backoff.initial)) {

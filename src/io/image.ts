@@ -4,7 +4,8 @@ import { UserError } from '../util/errors.js';
 import type { GrayImage } from '../types.js';
 import { log } from '../util/log.js';
 import { cropGray } from './crop.js';
-import { checkPixels, MAX_PIXELS } from './pixel-limit.js';
+import { checkPixels } from './pixel-limit.js';
+import { MAX_PIXELS } from '../limits.js';
 import { describeDicom, openDicom, readsAsDicom } from './dicom/file.js';
 
 /**

@@ -2,29 +2,8 @@ import type { WebSocket, RawData } from 'ws';
 import { log, throttled } from '../util/log.js';
 import type { Metrics } from './metrics.js';
 import { parseControl, type ControlMessage } from './control.js';
-import { SHUTDOWN } from './shutdown.js';
+import { SHUTDOWN, type HubLimits } from '../limits.js';
 import type { HelloMessage, StatusMessage, TextMessage } from '../wire/protocol.js';
-
-export interface HubLimits {
-  /**
-   * Unsent bytes per client: above this a client gets no new frames until it catches up;
-   * masks, replies, status and pongs (small, and the point of the service) get twice as much room.
-   */
-  maxBufferedBytes: number;
-  /** Control messages longer than this are refused with an error (the socket stays open). */
-  maxControlBytes: number;
-  /** Control messages per second per client; more are refused (a flood must not thrash the bank). */
-  maxControlPerSecond: number;
-  /** Refused messages per second per client; more close the socket (1008): refusing costs CPU too. */
-  maxRefusalsPerSecond: number;
-  /** Clients that do not answer a ping within this interval are dropped (half-open sockets). */
-  pingIntervalMs: number;
-  /**
-   * A client with unsent data of which not one byte left for this long is not reading: it is
-   * closed (1008), whatever it sends meanwhile (pongs included).
-   */
-  stallTimeoutMs: number;
-}
 
 export interface HubHooks {
   hello(): HelloMessage;
@@ -47,9 +26,6 @@ interface Client {
   taken: number;
   takenAt: number;
 }
-
-/** Masks and text messages may fill a client's buffer this many times the frame limit. */
-const SMALL_MESSAGE_SLACK = 2;
 
 /**
  * The connected WebSocket clients: greets them, fans out frames and masks with per-client
@@ -135,11 +111,12 @@ export class Hub {
 
   /**
    * The one way out to a client: dropped (and counted) when its buffer is over the limit for
-   * this kind of message, so a client that does not read holds at most about twice the limit.
+   * this kind of message, so a client that does not read holds at most about
+   * `smallMessageSlack` (2) times the limit.
    */
   private deliver(ws: WebSocket, client: Client, data: Buffer | string, type: 'frame' | 'mask' | 'text' | 'pong'): void {
     if (ws.readyState !== ws.OPEN || client.closing) return;
-    if (ws.bufferedAmount > this.limits.maxBufferedBytes * (type === 'frame' ? 1 : SMALL_MESSAGE_SLACK)) {
+    if (ws.bufferedAmount > this.limits.maxBufferedBytes * (type === 'frame' ? 1 : this.limits.smallMessageSlack)) {
       this.metrics.dropped.inc({ type });
       return;
     }

@@ -7,6 +7,7 @@ import { log } from '../util/log.js';
 import { DEVICE_BYTES, encodeMessage, timestampOfMs } from '../igtl/header.js';
 import { IDENTITY_AXES, IMAGE_TYPE, encodeImageBody, type ImageGeometry } from '../igtl/image.js';
 import { plural } from '../util/plural.js';
+import { DEFAULT_IGTL_LIMITS, type IgtlLimits } from '../limits.js';
 
 /** What can be sent per processed frame: the mask, and the frame it was computed from. */
 export const IGTL_CONTENTS = ['mask', 'image'] as const;
@@ -17,15 +18,6 @@ export const DEFAULT_IGTL_PORT = 18945;
 export const DEFAULT_IGTL_DEVICE = 'BoneMask';
 /** The frame's device name when sent beside the mask (`--igtl-send mask,image`). */
 export const FRAME_DEVICE = 'Image';
-
-export interface IgtlLimits {
-  /** OpenIGTLink clients at once; more are refused on accept. */
-  maxClients: number;
-  /** A client with more unsent bytes than this gets only the newest frame's messages, once it drains. */
-  maxBufferedBytes: number;
-}
-
-export const DEFAULT_IGTL_LIMITS: IgtlLimits = { maxClients: 16, maxBufferedBytes: 4 << 20 };
 
 export interface IgtlServerOptions {
   host: string;
@@ -184,7 +176,7 @@ export class IgtlServer {
     log.info(`OpenIGTLink client connected from ${peer} (${this.clients.size} connected)`);
     socket.setNoDelay(true);
     // Half-open connections (a client machine that vanished) are found and closed.
-    socket.setKeepAlive(true, 10_000);
+    socket.setKeepAlive(true, this.limits.keepAliveMs);
     socket.on('data', () => undefined);
     socket.on('error', () => socket.destroy());
     socket.on('drain', () => {

@@ -8,10 +8,15 @@ import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { Mailbox } from './mailbox.js';
 import type { BackendState } from '../wire/protocol.js';
-import { SHUTDOWN } from './shutdown.js';
+import { SHUTDOWN } from '../limits.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerMask } from './worker-messages.js';
 
 const WORKER_ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+
+/** Starts the product's inference worker (worker.ts) with its options. */
+export function startWorker(init: WorkerInit): Worker {
+  return new Worker(WORKER_ENTRY, { workerData: init });
+}
 
 export interface InferenceFrame {
   seq: number;
@@ -35,8 +40,14 @@ export interface InferenceOptions {
   request: BackendRequest;
   bank: BankOptions;
   mask: MaskSettings;
-  /** Waits between restarts of a failed worker, doubling up to max (the service's default: DEFAULT_LIMITS). */
+  /** Waits between restarts of a failed worker, doubling up to max (the service's default: DEFAULT_LIMITS, src/limits.ts). */
   backoffMs: { initial: number; max: number };
+  /**
+   * Starts each worker (the first and every restart); `startWorker` unless given. Tests pass
+   * one that wraps the product's worker and fails on command (test/helpers/faulty-worker.ts),
+   * so no message of the product's own protocol makes its worker fail.
+   */
+  createWorker?: (init: WorkerInit) => Worker;
 }
 
 /**
@@ -60,6 +71,7 @@ export class Inference extends EventEmitter {
   private bank: BankOptions;
   private readonly mask: MaskSettings;
   private readonly backoff: { initial: number; max: number };
+  private readonly createWorker: (init: WorkerInit) => Worker;
   private nextBackoff: number;
   private restartTimer?: NodeJS.Timeout;
   private stopped = false;
@@ -73,6 +85,7 @@ export class Inference extends EventEmitter {
     this.model = options.request.backend === 'physics' ? 'physics' : options.request.model;
     this.backoff = options.backoffMs;
     this.nextBackoff = this.backoff.initial;
+    this.createWorker = options.createWorker ?? startWorker;
   }
 
   /** Starts the first worker; rejects (UserError for the user's input) when the backend cannot open. */
@@ -105,12 +118,6 @@ export class Inference extends EventEmitter {
 
   reset(): void {
     this.post({ type: 'reset' });
-  }
-
-  /** Fault injection for tests: 'throw' raises inside the worker, 'exit' terminates it. */
-  async fault(kind: 'throw' | 'exit'): Promise<void> {
-    if (kind === 'throw') this.post({ type: 'fail', message: 'injected fault' });
-    else await this.worker?.terminate();
   }
 
   /**
@@ -157,7 +164,7 @@ export class Inference extends EventEmitter {
   /** `settled` is called once, after the worker's first 'ready' or its failure to get there. */
   private spawn(settled?: (error?: Error) => void): void {
     const init: WorkerInit = { request: this.request, bank: this.bank, mask: this.mask };
-    const worker = new Worker(WORKER_ENTRY, { workerData: init });
+    const worker = this.createWorker(init);
     this.worker = worker;
     this.ready = false;
     this.inFlight = undefined;

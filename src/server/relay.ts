@@ -107,7 +107,7 @@ export class Relay {
         backend: this.inference.backend,
         kind: result.kind,
       };
-      // Masks are small and the point of the service: they get twice the frames' buffer room.
+      // Masks are small and the point of the service: they get more buffer room than frames (src/limits.ts).
       this.hub.broadcast(encodeMask(content, png, result.polylines), 'mask');
     } catch (error) {
       log.warn(`mask ${result.seq}: PNG encoding failed: ${errorMessage(error)}`);

@@ -10,51 +10,16 @@ import { accessGate, checkBindPolicy } from './auth.js';
 import type { ControlMessage } from './control.js';
 import { overallStatus, type Health } from './health.js';
 import { clientErrorHandler, createHttpServer, requestHandler, upgradeHandler } from './http.js';
-import { Hub, type HubLimits } from './hub.js';
-import { Inference, type InferenceResult } from './inference.js';
+import { Hub } from './hub.js';
+import { Inference, type InferenceOptions, type InferenceResult } from './inference.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from '../wire/protocol.js';
 import { Relay } from './relay.js';
-import { ConnectionSlots, type SlotLimits } from './slots.js';
+import { ConnectionSlots } from './slots.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../limits.js';
 import { checkMethodSettings } from '../settings.js';
 import { IgtlServer, type IgtlServerOptions } from './igtl.js';
 import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
-
-/** Every limit of the service, explicit, with safe defaults (fuzz and load tests tune them). */
-export interface ServerLimits extends HubLimits, SlotLimits {
-  /** WebSocket clients at once; more get 503. */
-  maxClients: number;
-  /** Largest WebSocket message accepted at all; larger ones close the socket (1009). */
-  maxPayloadBytes: number;
-  maxHeaderBytes: number;
-  /** Time allowed for a request's headers (slow or half-open HTTP clients). */
-  headersTimeoutMs: number;
-  /** Time allowed for a TLS handshake (Node's default, 120 s, lets stalled handshakes hold slots). */
-  tlsHandshakeTimeoutMs: number;
-  jpegQuality: number;
-  /** startServer waits this long at most for the source's first frame (so hello can give its size). */
-  sourceStartWaitMs: number;
-  workerBackoffMs: { initial: number; max: number };
-}
-
-export const DEFAULT_LIMITS: ServerLimits = {
-  maxBufferedBytes: 1 << 20,
-  maxControlBytes: 4096,
-  maxControlPerSecond: 20,
-  maxRefusalsPerSecond: 50,
-  pingIntervalMs: 15_000,
-  stallTimeoutMs: 5000,
-  maxClients: 64,
-  maxConnections: 256,
-  maxPendingPerAddress: 64,
-  maxPayloadBytes: 64 * 1024,
-  maxHeaderBytes: 16 * 1024,
-  headersTimeoutMs: 10_000,
-  tlsHandshakeTimeoutMs: 10_000,
-  jpegQuality: 80,
-  sourceStartWaitMs: 10_000,
-  workerBackoffMs: { initial: 500, max: 10_000 },
-};
 
 export interface ServerOptions {
   source: SourceSpec;
@@ -75,9 +40,12 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Origins (besides the server's own) whose pages may open the stream. */
   allowOrigins?: string[];
+  /** Any of the service's limits (src/limits.ts, DEFAULT_LIMITS for the rest). */
   limits?: Partial<ServerLimits>;
   /** Also serve masks over OpenIGTLink (`--igtl-port`); its bind policy is checked by the caller. */
   igtl?: Omit<IgtlServerOptions, 'registry'>;
+  /** Starts the inference worker (inference.ts `startWorker` unless given; tests wrap it). */
+  createWorker?: InferenceOptions['createWorker'];
 }
 
 export interface RunningServer {
@@ -94,7 +62,7 @@ export interface RunningServer {
   /**
    * Close frames to clients, ffmpeg and the worker stopped, sockets closed. `workerGraceMs`:
    * how long the worker may take to finish its frame before it is terminated (default
-   * 1.5 s, inside serve's 2-s shutdown promise); a caller that can wait should give a full-size
+   * SHUTDOWN.workerGraceMs in src/limits.ts, inside serve's 2-s shutdown promise); a caller that can wait should give a full-size
    * ViT's frame time, since terminating native inference mid-run can abort the process.
    */
   close(options?: { workerGraceMs?: number }): Promise<void>;
@@ -126,6 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     bank,
     mask: options.mask ?? DEFAULT_MASK,
     backoffMs: limits.workerBackoffMs,
+    createWorker: options.createWorker,
   });
   // A service waits for its device or stream to come up rather than giving up on the first try.
   const source = new FrameSource(options.source, { retryFirstOpen: true, ...options.sourceOptions });

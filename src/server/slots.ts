@@ -1,13 +1,7 @@
 import type { Server, Socket } from 'node:net';
 import type { Gate } from './auth.js';
 import type { Metrics } from './metrics.js';
-
-export interface SlotLimits {
-  /** TCP connections at once (HTTP and WebSocket, TLS or not). */
-  maxConnections: number;
-  /** Connections from one address that have not yet passed the gate; more evict that address's oldest. */
-  maxPendingPerAddress: number;
-}
+import type { SlotLimits } from '../limits.js';
 
 interface Entry {
   key: string;

@@ -18,9 +18,7 @@ export type ToWorker =
   | { type: 'update'; options: Partial<BankOptions> }
   | { type: 'reset' }
   /** Finish the current frame, release the backend, exit. */
-  | { type: 'stop' }
-  /** Fault injection: the worker throws `message` from its message handler. */
-  | { type: 'fail'; message: string };
+  | { type: 'stop' };
 
 export interface WorkerMask {
   type: 'mask';

@@ -51,8 +51,6 @@ port.on('message', (message: ToWorker) => {
         .then(() => Promise.all([extractor.dispose(), evidence?.close()]))
         .finally(() => port.close());
       break;
-    case 'fail':
-      throw new Error(message.message);
   }
 });
 
