@@ -4,7 +4,8 @@
  * (frame arrival at the server → mask ready to send, as each mask header reports it), for
  * the phantom video and the development clip when it is present, with the physics backend,
  * with DINO when its weights are in models/, and with a seeded full-size ViT-S/8 at fp32
- * and int8 (same compute as the real weights; its masks mean nothing, its speed does).
+ * and int8 (same compute as the real weights; its masks mean nothing, its speed does), with
+ * the mean and p95 of the worker's steps (extract, bank, surface) per mask.
  * In the same run an OpenIGTLink client takes the masks from `--igtl-port`: its latency runs
  * from the frame's capture (its arrival at the server, the IMAGE timestamp) to the IMAGE received.
  */
@@ -15,6 +16,8 @@ import { DEFAULT_VIDEO } from '../src/commands/serve.js';
 import { locateWeights } from '../src/vit/models.js';
 import type { BackendRequest } from '../src/backend.js';
 import type { MaskHeader } from '../src/wire/protocol.js';
+import type { InferenceResult } from '../src/server/inference.js';
+import type { WorkerMask } from '../src/server/worker-messages.js';
 import { record, wsUrl } from '../test/helpers/service.js';
 import { sharedClip } from '../test/helpers/env.js';
 import { defaultBackend } from '../test/helpers/live.js';
@@ -64,7 +67,12 @@ async function measure(path: string, backend: BackendRequest): Promise<Record<st
     const from = client.received.binary.length;
     const igtlFrom = igtl.latenciesMs.length;
     const framesInBefore = server.health().framesIn;
+    // Where a mask's time goes inside the worker (the same figures as /metrics' worker step seconds).
+    const steps: Array<WorkerMask['timing']> = [];
+    const onMask = (result: InferenceResult) => steps.push(result.timing);
+    server.inference.on('mask', onMask);
     await new Promise((resolve) => setTimeout(resolve, MEASURE_S * 1000));
+    server.inference.off('mask', onMask);
     const seconds = (performance.now() - start) / 1000;
     const window = client.received.binary.slice(from);
     const masks = window.filter((m) => m.header.type === 'mask').map((m) => m.header as MaskHeader);
@@ -83,6 +91,7 @@ async function measure(path: string, backend: BackendRequest): Promise<Record<st
       igtlLatencyP95Ms: quantile(igtlLatencies, 0.95),
       igtlProblems: igtl.problems,
       workerRestarts: health.workerRestarts,
+      ...stepFigures(steps),
     };
   } finally {
     igtl.close();
@@ -91,6 +100,18 @@ async function measure(path: string, backend: BackendRequest): Promise<Record<st
     // the worker mid-inference aborted the whole bench).
     await server.close({ workerGraceMs: 60_000 });
   }
+}
+
+/** Mean and p95 of each worker step (extract, bank, surface) over the masks measured. */
+function stepFigures(steps: Array<WorkerMask['timing']>): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const step of ['extractMs', 'bankMs', 'surfaceMs'] as const) {
+    const times = steps.map((timing) => timing[step]).sort((a, b) => a - b);
+    const name = step.replace(/Ms$/, '');
+    figures[`${name}MeanMs`] = times.reduce((sum, t) => sum + t, 0) / times.length;
+    figures[`${name}P95Ms`] = quantile(times, 0.95);
+  }
+  return figures;
 }
 
 function quantile(sorted: number[], q: number): number {

@@ -10,6 +10,8 @@ import { RollingBank, type BankOptions } from '../src/segment/bank.js';
 import type { BoneSurface } from '../src/surface/types.js';
 import type { Extractor, GrayImage } from '../src/types.js';
 import { plant } from './helpers/planted.js';
+import { EvidenceThread } from '../src/stream/evidence-thread.js';
+import { boneEvidence, hasEvidence } from '../src/physics/evidence.js';
 
 const bankOptions: BankOptions = { window: 4, tau: 0.2, votes: 65, seed: 0, k: 3 };
 
@@ -115,6 +117,63 @@ test('live and batch trace the same line on the same frames when the temporal pr
     else moved += Number(b.surface!.rows.some((y, x) => !(Object.is(y, a.surface!.rows[x]))));
   }
   assert.ok(moved > 0, 'the prior does change the line on later frames');
+});
+
+/** Planted features on a phantom frame's own size, so the surface stage can trace it; the bone layer is rows 2–3 of 6. */
+const plantedOnFrame: Extractor = {
+  ...planted,
+  extract: async (frame) =>
+    plant({ grid: [6, 5], seed: 1, original: { width: frame.width, height: frame.height }, cluster: (r) => Math.min(2, Math.floor(r / 2)), saliency: (r) => (r >= 2 && r < 4 ? 0.8 : 0.05) }),
+};
+
+test('the evidence thread computes a frame\'s map, the same as boneEvidence here, and adopts it for the frame', async () => {
+  const thread = new EvidenceThread();
+  try {
+    const frame = renderPhantom(PHANTOM_VIDEO, 3).image;
+    assert.not.ok(hasEvidence(frame));
+    await thread.compute(frame);
+    assert.is(thread.computed, 1);
+    assert.ok(hasEvidence(frame), 'the map is the frame\'s now');
+    const adopted = boneEvidence(frame);
+    const here = boneEvidence({ ...frame, data: frame.data.slice() });
+    assert.equal(Array.from(adopted.map), Array.from(here.map));
+    assert.equal(Array.from(adopted.image.data), Array.from(here.image.data));
+    assert.equal([adopted.image.width, adopted.image.height, adopted.image.scaleX, adopted.image.scaleY], [here.image.width, here.image.height, here.image.scaleX, here.image.scaleY]);
+    await thread.compute(frame);
+    assert.is(thread.computed, 1, 'a frame whose map is known is not sent again');
+  } finally {
+    await thread.close();
+  }
+});
+
+test('with the evidence beside the bank, the stream gives the same surfaces and masks, and the maps came from the thread', async () => {
+  const thread = new EvidenceThread();
+  try {
+    const bank: BankOptions = { ...bankOptions, k: 'auto' };
+    const beside = new StreamPipeline(plantedOnFrame, { bank, surface: traceStage(DEFAULT_MASK), evidence: (gray) => thread.compute(gray) });
+    const after = new StreamPipeline(plantedOnFrame, { bank, surface: traceStage(DEFAULT_MASK) });
+    for (let seq = 0; seq < 4; seq++) {
+      const a = await beside.process({ seq, ptsMs: seq * 100, image: renderPhantom(PHANTOM_VIDEO, seq).image });
+      const b = await after.process({ seq, ptsMs: seq * 100, image: renderPhantom(PHANTOM_VIDEO, seq).image });
+      assert.equal(Array.from(a.surface!.rows), Array.from(b.surface!.rows), `frame ${seq}: the same rows`);
+      assert.equal(Array.from(a.mask.data), Array.from(b.mask.data), `frame ${seq}: the same mask`);
+    }
+    assert.is(thread.computed, 4);
+  } finally {
+    await thread.close();
+  }
+});
+
+test('once the evidence thread is closed, compute() resolves without a map and the stage computes its own', async () => {
+  const thread = new EvidenceThread();
+  await thread.close();
+  const frame = renderPhantom(PHANTOM_VIDEO, 5).image;
+  await thread.compute(frame);
+  assert.not.ok(hasEvidence(frame));
+  const pipeline = new StreamPipeline(plantedOnFrame, { bank: bankOptions, surface: traceStage(DEFAULT_MASK), evidence: (gray) => thread.compute(gray) });
+  const result = await pipeline.process({ seq: 0, ptsMs: 0, image: frame });
+  assert.is(result.kind, 'surface');
+  assert.is(thread.computed, 0);
 });
 
 test.run();

@@ -45,6 +45,19 @@ export function boneEvidence(gray: GrayImage, params: EvidenceParams = DEFAULT_E
  */
 const computed = new WeakMap<GrayImage, { workingSize: number; evidence: Evidence }>();
 
+/** Whether boneEvidence already has this frame's map (computed here, or adopted). */
+export function hasEvidence(gray: GrayImage, params: EvidenceParams = DEFAULT_EVIDENCE): boolean {
+  return computed.get(gray)?.workingSize === params.workingSize;
+}
+
+/**
+ * Takes a map that boneEvidence computed for a copy of this frame on another thread
+ * (src/stream/evidence-thread.ts) as the frame's own: the same function of the same pixels.
+ */
+export function adoptEvidence(gray: GrayImage, evidence: Evidence, params: EvidenceParams = DEFAULT_EVIDENCE): void {
+  computed.set(gray, { workingSize: params.workingSize, evidence });
+}
+
 /**
  * The same from a resized copy of a frame with intensities in 0..1 (the physics backend's
  * input, robustness noise included), working scales relative to the frame's `source` size.

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openExtractor } from '../backend.js';
 import { StreamPipeline, traceStage } from '../stream/pipeline.js';
+import { EvidenceThread } from '../stream/evidence-thread.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import type { Extractor } from '../types.js';
 import type { WorkerInit, ToWorker, FromWorker } from './worker-messages.js';
@@ -21,7 +22,13 @@ try {
   send({ type: 'fatal', message: errorMessage(error), user: error instanceof UserError });
   process.exit(1);
 }
-const pipeline = new StreamPipeline(extractor, { bank: init.bank, surface: traceStage(init.mask) });
+// A mask of cells needs no evidence map, and the physics backend computes it for its saliency.
+const evidence = init.mask.kind === 'cells' || extractor.backend === 'physics' ? undefined : new EvidenceThread();
+const pipeline = new StreamPipeline(extractor, {
+  bank: init.bank,
+  surface: traceStage(init.mask),
+  evidence: evidence && ((gray) => evidence.compute(gray)),
+});
 send({ type: 'ready', backend: extractor.backend, model: extractor.model });
 
 /** The frame being segmented; a stop waits for it (terminating native inference mid-run aborts the process). */
@@ -41,7 +48,7 @@ port.on('message', (message: ToWorker) => {
     case 'stop':
       void current
         .catch(() => undefined)
-        .then(() => extractor.dispose())
+        .then(() => Promise.all([extractor.dispose(), evidence?.close()]))
         .finally(() => port.close());
       break;
   }

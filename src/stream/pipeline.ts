@@ -63,11 +63,18 @@ export interface StreamOptions {
   bank: BankOptions;
   /** Defaults to CELLS_STAGE. */
   surface?: SurfaceStage;
+  /**
+   * Prepares the surface stage's evidence map of a frame while the bank runs (on another
+   * thread: EvidenceThread.compute, evidence-thread.ts); without it the stage computes the map
+   * itself, after the bank. Results are the same either way.
+   */
+  evidence?: (gray: GrayImage) => Promise<void>;
 }
 
 export class StreamPipeline {
   private readonly bank: RollingBank;
   private readonly surface: SurfaceStage;
+  private readonly evidence?: (gray: GrayImage) => Promise<void>;
   private prior?: BoneSurface;
   /** The size of the frames in the window. */
   private size?: { width: number; height: number };
@@ -78,13 +85,15 @@ export class StreamPipeline {
   ) {
     this.bank = new RollingBank(options.bank);
     this.surface = options.surface ?? CELLS_STAGE;
+    this.evidence = options.evidence;
   }
 
   /**
    * One frame through every step; frames must come in stream order (the bank and the prior
    * follow them). A frame of another size than the previous one starts afresh, as a scene
    * change does: the window's cells and the prior surface belong to the old picture
-   * (docs/architecture.md, "Where state lives").
+   * (docs/architecture.md, "Where state lives"). surfaceMs includes any wait for the evidence
+   * map that was computed beside the bank.
    */
   async process(frame: StreamFrame): Promise<StreamResult> {
     const { width, height } = frame.image;
@@ -94,9 +103,12 @@ export class StreamPipeline {
     const t0 = performance.now();
     const features = await this.extractor.extract(frame.image);
     const t1 = performance.now();
+    // Started after the extractor, not beside it: the ViT's threads take both cores already.
+    const evidence = this.evidence?.(frame.image);
     const pushed = this.bank.push(features);
     const bank = resized ? { ...pushed, sceneChange: true } : pushed;
     const t2 = performance.now();
+    await evidence;
     const staged = this.surface({ gray: frame.image, cells: bank.mask, prior: bank.sceneChange ? undefined : this.prior });
     const t3 = performance.now();
     this.prior = staged.surface;
