@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only vit,segment,service,surface,stability] [-- --soak]`: performance figures, measured
+ * `npm run bench [-- --json] [-- --only SUITES] [-- --soak] [-- --help]`: performance figures, measured
  * in one run so they can be compared as ratios (these machines are shared and noisy).
  */
 import { parseArgs } from 'node:util';
@@ -14,13 +14,37 @@ const SUITES: Record<string, () => Promise<Bench>> = {
   stability: async () => (await import('./stability.js')).benchStability,
 };
 
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    soak: { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: npm run bench [-- options]
+
+performance figures, measured in one run so that they compare as ratios
+
+options:
+  --json            print the figures as JSON (default: a table)
+  --only <suites>   comma-separated suites to run (default: all of ${Object.keys(SUITES).join(', ')})
+  --soak            the long soak instead (50 clients and an abusive one against the live service)
+  -h, --help        this text
+
+environment: BONESTREAM_SOAK_SECONDS sets the soak's length (seconds, at least 10)
+`;
+
+let values: { json: boolean; only?: string; soak: boolean; help: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      soak: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 const selected = values.soak ? ['soak'] : (values.only?.split(',') ?? Object.keys(SUITES));
 const results: Record<string, unknown> = {
