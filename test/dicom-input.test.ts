@@ -79,6 +79,39 @@ test('video: --crop wins over the region; a reader closed unread is done; a dama
   assert.equal([summary.complete, summary.frames], [false, 3]);
 });
 
+test('a FrameTimeVector cine: frames carry its times in video, its summary and serve\'s source (frame 3 at 200 ms, not 3 × FrameTime); a loop goes on one pass later; progress knows the count', async () => {
+  const file = at('cine-frame-time-vector.dcm');
+  const timesMs = [0, 40, 80, 200, 220, 420];
+  const reader = await openVideo(parseSource(file, {}));
+  const read: number[] = [];
+  for await (const frame of reader.frames) read.push(frame.ptsMs);
+  assert.equal(read, timesMs);
+  assert.equal([reader.info.frames, reader.info.durationMs], [6, 460], 'the last frame lasts one FrameTime');
+
+  const out = join(dir, 'frame-time-vector');
+  const { code, stderr } = await runCli(['video', file, '--out', out, ...fast], 'info');
+  assert.is(code, 0, stderr);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.perFrame.map((frame: { ptsMs: number }) => frame.ptsMs), timesMs);
+  assert.is(summary.source.dicom.frameTimesFrom, 'FrameTimeVector');
+  assert.match(stderr, 'at 25 fps, 6 frames)', 'the count is the file\'s, not an estimate');
+
+  const looped = (await collect(new FrameSource(parseSource(file, { loop: true })), 8)).frames;
+  assert.equal(looped.map((frame) => frame.ptsMs), [...timesMs, 460, 500]);
+});
+
+test('a FrameTimeVector too short, negative or NaN: a warning naming the file, and every frame timed by FrameTime', async () => {
+  for (const name of ['frame-time-vector-short.dcm', 'frame-time-vector-negative.dcm', 'frame-time-vector-not-a-number.dcm']) {
+    const out = join(dir, name);
+    const { code, stderr } = await runCli(['video', at(name), '--out', out, ...fast], 'warn');
+    assert.is(code, 0, stderr);
+    assert.match(stderr, `source ${at(name)}: FrameTimeVector `);
+    assert.match(stderr, '; set aside, the frames are timed at 25 fps');
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert.equal(summary.perFrame.map((frame: { ptsMs: number }) => frame.ptsMs), [0, 40, 80], name);
+  }
+});
+
 test('video refuses JPEG 2000, a text file named .dcm and a cut header, naming the file, and writes nothing', async () => {
   for (const [name, pattern] of [
     ['jpeg2000.dcm', /jpeg2000\.dcm: transfer syntax 1\.2\.840\.10008\.1\.2\.4\.90 \(JPEG 2000 Lossless\) is not supported.*gdcmconv --raw/],

@@ -147,6 +147,30 @@ test('a cut-off file yields its complete frames and says it is truncated; a head
   }
 });
 
+test('FrameTimeVector times each frame by the sum of the intervals before it, not by FrameTime; the rate stays FrameTime\'s', async () => {
+  const file = await openDicom(at('cine-frame-time-vector.dcm'));
+  assert.equal(file.header.frameTimesMs, [0, 40, 80, 200, 220, 420]);
+  assert.is(file.header.fps, 25, 'FrameTime 40 ms');
+  assert.is(file.header.frameTimeVectorProblem, undefined);
+  assert.is(file.facts.frameTimesFrom, 'FrameTimeVector');
+  assert.match(describeDicom(file), '6 frames 48×32, 25 fps, frame times from FrameTimeVector, no pixel spacing');
+});
+
+test('a FrameTimeVector one value short, with a negative interval or with NaN is set aside with the reason; FrameTime still gives the rate', async () => {
+  for (const [name, problem] of [
+    ['frame-time-vector-short.dcm', 'FrameTimeVector has 2 values for 3 frames'],
+    ['frame-time-vector-negative.dcm', "FrameTimeVector value 3 is '-10', not an interval in ms after the frame before"],
+    ['frame-time-vector-not-a-number.dcm', "FrameTimeVector value 2 is 'NaN', not an interval in ms after the frame before"],
+  ]) {
+    const file = await openDicom(at(name));
+    assert.is(file.header.frameTimeVectorProblem, problem, name);
+    assert.is(file.header.frameTimesMs, undefined, name);
+    assert.is(file.header.fps, 25, name);
+    assert.is(file.frames, 3, `${name}: every frame is there`);
+    assert.is(file.facts.frameTimesFrom, undefined, name);
+  }
+});
+
 test('a damaged JPEG frame rejects with its number; the others decode', async () => {
   const file = await openDicom(at('jpeg-bad-frame.dcm'));
   assert.is(file.frames, 4);

@@ -103,6 +103,23 @@ test('on a terminal: no ETA before the first step, log lines above the bar, and 
     assert.is(terminal.written, written);
   }));
 
+test('on a terminal: more done than an estimated total raises the total, never more than 100 %', () =>
+  withLogLevel(async () => {
+    const terminal = fakeTerminal(true);
+    // A variable-rate video: duration × nominal rate said 8 frames, and 12 come.
+    const progress = createProgress('video', 8, undefined, {}, terminal);
+    try {
+      progress.update(12);
+      await sleep(150);
+      assert.match(screen(terminal.written).at(-1)!, /^video \[█+\] 12\/12 100% ETA /);
+      assert.not.match(terminal.written, '12/8');
+      progress.finish(12);
+      assert.match(screen(terminal.written).at(-1)!, /^video \[█+\] 12\/12 100% ETA 0s$/);
+    } finally {
+      progress.stop();
+    }
+  }));
+
 test('off a terminal (a pipe, a log file) no bar is drawn', () =>
   withLogLevel(async () => {
     const pipe = fakeTerminal(false);

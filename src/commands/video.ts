@@ -45,7 +45,9 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
       reader.close();
       throw error;
     });
-  const expected = info.durationMs ? Math.round((info.durationMs / 1000) * info.fps) : 0;
+  // Exact where the input says (DICOM); else duration × nominal rate, which a variable-rate file misses.
+  const expected = info.frames ?? (info.durationMs ? Math.round((info.durationMs / 1000) * info.fps) : 0);
+  const count = info.frames ? `, ${info.frames} frames` : expected ? `, about ${expected} frames` : '';
   const progress = expected
     ? createProgress('video', expected)
     : createProgress('video', 0, 'video {value} frames');
@@ -55,7 +57,7 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
     interruption.abort();
   };
   process.once('SIGINT', interrupt);
-  log.info(`video: ${input} (${info.width}x${info.height} at ${info.fps} fps${expected ? `, about ${expected} frames` : ''})`, {
+  log.info(`video: ${input} (${info.width}x${info.height} at ${info.fps} fps${count})`, {
     backend: extractor.backend,
     model: extractor.model,
   });
@@ -71,7 +73,7 @@ async function runVideo(input: string, options: VideoOptions): Promise<void> {
       signal: interruption.signal,
     });
     if (summary.complete) {
-      // The frame count was estimated from the duration: the bar ends full at the frames read.
+      // The frame count may have been estimated: the bar ends full at the frames read.
       progress.finish(summary.frames);
       log.info(`video: ${summary.frames} frames at ${summary.timing.framesPerSecond} frames/s`, summary.outputs);
     } else {

@@ -19,6 +19,8 @@ export interface SourceInfo {
   fps: number;
   /** Files: the input's duration, for progress; undefined for live streams. */
   durationMs?: number;
+  /** The number of frames, where the input states it exactly (DICOM); progress then needs no estimate. */
+  frames?: number;
   /** mm per pixel along x and y, where the file says (DICOM). */
   spacingMm?: [number, number];
   /** DICOM files: the patient-free facts of the file, and the image area cut out. */

@@ -16,15 +16,18 @@ const DEFAULT_FPS = 25;
 /** A DICOM file opened as a source: its frames, gray and cut to the image area, and what they are. */
 export interface DicomInput {
   readonly file: DicomFile;
-  readonly info: SourceInfo;
+  /** With the duration of one pass through the cine, which a loop goes on from. */
+  readonly info: SourceInfo & { durationMs: number };
   /** Frame `index`, cropped; rejects when its data is damaged. */
   frame(index: number): Promise<GrayImage>;
+  /** When frame `index` is shown, in ms from the first: its FrameTimeVector time, else index ÷ rate. */
+  timeMs(index: number): number;
 }
 
 /**
  * Opens a DICOM file for a source: the user's --crop, else the ultrasound region, becomes the
- * area every frame is cut to; the frame rate and pixel spacing come from the header. Logs the
- * file's patient-free facts, and once that there is no spacing (metrics then stay in px).
+ * area every frame is cut to; the frame times, rate and pixel spacing come from the header. Logs
+ * the file's patient-free facts, and once that there is no spacing (metrics then stay in px).
  */
 export async function openDicomInput(spec: SourceSpec): Promise<DicomInput> {
   const name = describeSource(spec);
@@ -38,17 +41,21 @@ export async function openDicomInput(spec: SourceSpec): Promise<DicomInput> {
   const fps = header.fps ?? DEFAULT_FPS;
   const size = crop ?? full;
   log.info(`source ${name}: DICOM, ${describeDicom(file)}${crop ? `; image area ${crop.width}x${crop.height} at ${crop.x},${crop.y} (${crop.from})` : ''}`);
-  if (!header.fps && header.frames > 1) log.warn(`source ${name}: the file gives no frame rate (FrameTime, CineRate, RecommendedDisplayFrameRate); ${DEFAULT_FPS} fps assumed`);
+  if (!header.fps && header.frames > 1) log.warn(`source ${name}: the file gives no frame rate (FrameTimeVector, FrameTime, CineRate, RecommendedDisplayFrameRate); ${DEFAULT_FPS} fps assumed`);
+  if (header.frameTimeVectorProblem) log.warn(`source ${name}: ${header.frameTimeVectorProblem}; set aside, the frames are timed at ${fps} fps`);
   if (!header.spacingMm) log.info(`source ${name}: no pixel spacing (no ultrasound region in cm, no PixelSpacing); sizes stay in pixels`);
   if (file.frames < header.frames) log.warn(`source ${name}: truncated: the header declares ${plural(header.frames, 'frame')}, the file holds ${file.frames}`);
-  const info: SourceInfo = {
+  const timeMs = (index: number): number => header.frameTimesMs?.[index] ?? (index * 1000) / fps;
+  const info = {
     width: size.width,
     height: size.height,
     fps,
-    durationMs: (file.frames * 1000) / fps,
+    frames: file.frames,
+    // The last frame is shown for one interval too, as a video's is.
+    durationMs: timeMs(file.frames - 1) + 1000 / fps,
     ...(header.spacingMm ? { spacingMm: header.spacingMm } : {}),
     dicom: { ...file.facts, ...(crop ? { crop } : {}) },
-  };
+  } satisfies SourceInfo;
   return {
     file,
     info,
@@ -56,6 +63,7 @@ export async function openDicomInput(spec: SourceSpec): Promise<DicomInput> {
       const image = await file.readFrame(index);
       return crop ? cropGray(image, crop) : image;
     },
+    timeMs,
   };
 }
 
@@ -98,7 +106,7 @@ export async function* decodedFrames(input: DicomInput, skipped: SkippedFrames, 
 
 /**
  * A DICOM file as a live source's run, shaped like an ffmpeg run so FrameSource handles it the
- * same way: frames as fast as they decode, or at the file's rate with --realtime; with --loop the
+ * same way: frames as fast as they decode, or at the file's times with --realtime; with --loop the
  * cine starts again at its end for as long as the run lives, its clock going on.
  */
 export function startDicomRun(spec: SourceSpec): DecoderRun {
@@ -123,21 +131,22 @@ export function startDicomRun(spec: SourceSpec): DecoderRun {
     }
     resolveInfo(input.info);
     const skipped = new SkippedFrames(name);
-    const frameMs = 1000 / input.info.fps;
     const started = performance.now();
-    let delivered = 0;
+    // Each pass of a loop starts one cine's duration after the one before.
+    let passStartMs = 0;
     let decodedAny = false;
     do {
-      for await (const { image } of decodedFrames(input, skipped, () => stopped)) {
-        const due = started + delivered * frameMs;
+      for await (const { index, image } of decodedFrames(input, skipped, () => stopped)) {
+        const elapsedMs = passStartMs + input.timeMs(index);
+        const due = started + elapsedMs;
         if (spec.realtime && due > performance.now()) await sleep(due - performance.now());
         decodedAny = true;
-        const frame: RunFrame = { image, info: input.info, elapsedMs: delivered * frameMs, capturedAtMs: Date.now(), spacingMm: input.info.spacingMm };
-        delivered++;
+        const frame: RunFrame = { image, info: input.info, elapsedMs, capturedAtMs: Date.now(), spacingMm: input.info.spacingMm };
         if (!frames.write(frame)) await once(frames, 'drain');
         // Decoding is synchronous work between awaits: let the service breathe between frames.
         else await new Promise((resolve) => setImmediate(resolve));
       }
+      passStartMs += input.info.durationMs;
     } while (spec.loop && !stopped && decodedAny);
     if (!decodedAny && !stopped) return { ok: false, reason: `${name}: no frame could be decoded (${skipped.first})`, decodeErrors: skipped.count, truncated: false };
     return skipped.exit(input, stopped);

@@ -23,8 +23,8 @@ export interface Frame {
   seq: number;
   /**
    * Presentation time on the source's clock: ffmpeg's pts of the frame (real, also for variable
-   * frame rates), OpenIGTLink: since the first arrival, DICOM: frame index ÷ rate; from the first
-   * frame, increasing across restarts.
+   * frame rates), OpenIGTLink: since the first arrival, DICOM: its FrameTimeVector time, else
+   * frame index ÷ rate (docs/dicom.md); from the first frame, increasing across restarts.
    */
   ptsMs: number;
   /** At the frame's own size, which may change mid-stream (the 'info' event says so first). */

@@ -69,7 +69,7 @@ async function openDicomVideo(spec: SourceSpec): Promise<VideoReader> {
     iterating = true;
     try {
       for await (const { index, image } of decodedFrames(input, skipped, () => closed)) {
-        yield { seq: index, ptsMs: (index * 1000) / input.info.fps, image };
+        yield { seq: index, ptsMs: input.timeMs(index), image };
       }
     } finally {
       settle(skipped.exit(input, closed));

@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import { routeLog } from './log.js';
 
 export interface Progress {
+  /** `done` past the total raises the total: it was an estimate. */
   update(done: number, payload?: Record<string, string | number>): void;
   increment(by?: number, payload?: Record<string, string | number>): void;
   /** Ends the bar at `done` of `done`, full: for work whose total was an estimate (a video's frames). */
@@ -53,7 +54,12 @@ export function createProgress(
     bars.stop();
   };
   return {
-    update: (done, payload) => bar.update(done, payload),
+    update: (done, payload) => {
+      // A total that was an estimate (a variable-rate video's frames) grows with the work,
+      // rather than the bar showing more done than its total.
+      if (done > bar.getTotal()) bar.setTotal(done);
+      bar.update(done, payload);
+    },
     increment: (by = 1, payload) => bar.increment(by, payload),
     finish: (done) => {
       bar.setTotal(done);

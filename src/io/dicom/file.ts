@@ -16,6 +16,8 @@ export interface DicomFacts {
   /** Frames declared in the header. */
   frames: number;
   fps?: number;
+  /** Present when each frame has its own time from the file (else they are timed by the rate). */
+  frameTimesFrom?: 'FrameTimeVector';
   spacingMm?: [number, number];
   spacingFrom?: DicomHeader['spacingFrom'];
 }
@@ -69,6 +71,7 @@ function factsOf(parsed: ParsedDicom): DicomFacts {
     transferSyntax: syntaxName(header.transferSyntax),
     frames: header.frames,
     ...(header.fps ? { fps: header.fps } : {}),
+    ...(header.frameTimesMs ? { frameTimesFrom: 'FrameTimeVector' as const } : {}),
     ...(header.spacingMm ? { spacingMm: header.spacingMm, spacingFrom: header.spacingFrom } : {}),
   };
 }
@@ -79,6 +82,7 @@ export function describeDicom(file: DicomFile): string {
   const device = [facts.manufacturer, facts.model].filter(Boolean).join(' ') || 'unknown device';
   const parts = [device, `${plural(facts.frames, 'frame')} ${header.format.columns}×${header.format.rows}`];
   if (facts.fps) parts.push(`${facts.fps} fps`);
+  if (facts.frameTimesFrom) parts.push(`frame times from ${facts.frameTimesFrom}`);
   parts.push(facts.spacingMm ? `${facts.spacingMm[0]}×${facts.spacingMm[1]} mm/px (${facts.spacingFrom})` : 'no pixel spacing');
   parts.push(facts.transferSyntax);
   return parts.join(', ');

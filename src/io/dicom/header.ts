@@ -2,6 +2,7 @@ import dicomParser, { type DataSet, type Element } from 'dicom-parser';
 import { UserError } from '../../util/errors.js';
 import { checkPixels } from '../pixel-limit.js';
 import { dicomLayout, explicitVr } from './detect.js';
+import { cineTiming, type CineTiming } from './timing.js';
 
 /** Transfer syntaxes whose frames are read here (PS3.6 annex A). */
 export const IMPLICIT_LE = '1.2.840.10008.1.2';
@@ -60,13 +61,11 @@ export interface PixelFormat {
  * What bonestream takes from a file's header. Patient, study and institution attributes are
  * never read: nothing here can carry them into a log, a summary or a client.
  */
-export interface DicomHeader {
+export interface DicomHeader extends CineTiming {
   transferSyntax: string;
   format: PixelFormat;
   /** NumberOfFrames as declared (1 when absent). */
   frames: number;
-  /** Frames per second from FrameTime, CineRate or RecommendedDisplayFrameRate; undefined when none. */
-  fps?: number;
   /** The first 2D-tissue ultrasound region: its area and, in cm units, its pixel size. */
   region?: Area;
   /** mm per pixel along x (columns) and y (rows); undefined when the file gives none. */
@@ -93,9 +92,6 @@ const TAG = {
   transferSyntax: 'x00020010',
   manufacturer: 'x00080070',
   model: 'x00081090',
-  recommendedFps: 'x00082144',
-  cineRate: 'x00180040',
-  frameTime: 'x00181063',
   regions: 'x00186011',
   regionDataType: 'x00186014',
   minX0: 'x00186018',
@@ -163,7 +159,7 @@ export function parseDicom(name: string, bytes: Uint8Array): ParsedDicom {
       transferSyntax,
       format,
       frames,
-      fps: frameRate(dataSet),
+      ...cineTiming(dataSet, frames),
       ...geometry,
       manufacturer: text(dataSet, TAG.manufacturer),
       model: text(dataSet, TAG.model),
@@ -249,16 +245,6 @@ function pixelSpacing(dataSet: DataSet): Pick<DicomHeader, 'spacingMm' | 'spacin
 /** cm × 10 in binary floating point leaves digits like 0.20000000000000004; a nanometre is plenty. */
 function roundMm(mm: number): number {
   return Math.round(mm * 1e6) / 1e6;
-}
-
-function frameRate(dataSet: DataSet): number | undefined {
-  const frameTimeMs = dataSet.floatString(TAG.frameTime);
-  if (frameTimeMs !== undefined && frameTimeMs > 0) return Math.round((1000 / frameTimeMs) * 1000) / 1000;
-  for (const tag of [TAG.cineRate, TAG.recommendedFps]) {
-    const fps = dataSet.intString(tag);
-    if (fps !== undefined && fps > 0) return fps;
-  }
-  return undefined;
 }
 
 function text(dataSet: DataSet, tag: string): string | undefined {
