@@ -88,9 +88,11 @@ sized('a --crop that no longer fits after a change of size ends the source in er
   assert.not.match(detail!, /filter/i, 'not ffmpeg\'s words about its filter graph');
 });
 
-test('an ffmpeg that can only scale to the first size stops at the change, saying so, and delivers no stretched frame', async () => {
+/** The bundled ffmpeg (a 2018 build) is the older kind this test needs. */
+const withOldFfmpeg = needing(ffmpegKeepsFrameSizes(ffmpegInstaller.path) ? `the bundled ffmpeg (${ffmpegInstaller.path}) keeps frame sizes: no older one to test` : undefined);
+
+withOldFfmpeg('an ffmpeg that can only scale to the first size stops at the change, saying so, and delivers no stretched frame', async () => {
   const old = ffmpegInstaller.path;
-  if (ffmpegKeepsFrameSizes(old)) return console.log(`  (skipped: ${old} keeps frame sizes)`);
   const saved = process.env.FFMPEG_PATH;
   process.env.FFMPEG_PATH = old;
   try {
