@@ -187,6 +187,28 @@ export function checkShutdownTimes(times: ShutdownTimes): void {
   }
 }
 
+/** What the service's own diagnostics may cost: log lines and the ffmpeg lines kept for failure reasons. */
+export interface DiagnosticLimits {
+  /**
+   * Lines a second for client connects and disconnects, and for applied control messages
+   * (src/util/log.ts `throttled`); the rest are counted in one line a second: 5 000 connects
+   * are not 5 000 lines.
+   */
+  logLinesPerSecond: number;
+  /** ffmpeg's last stderr lines kept per run, where a failure's reason is (src/ingest/ffmpeg-log.ts). */
+  ffmpegTailLines: number;
+  /** How long `ffmpeg -version` and `-h long` may take when choosing and probing an ffmpeg (src/ingest/ffmpeg-path.ts). */
+  ffmpegProbeTimeoutMs: number;
+}
+
+export const DIAGNOSTIC_LIMITS: DiagnosticLimits = {
+  logLinesPerSecond: 10,
+  // ffmpeg's reason for a failure is in its last few lines; 40 keep it past the lines after it.
+  ffmpegTailLines: 40,
+  // Either answers in milliseconds; a binary that hangs must not hang the start of a command.
+  ffmpegProbeTimeoutMs: 5000,
+};
+
 export interface AllLimits {
   maxPixels: number;
   maxIgtlBodyBytes: number;
@@ -194,6 +216,7 @@ export interface AllLimits {
   server: ServerLimits;
   igtl: IgtlLimits;
   shutdown: ShutdownTimes;
+  diagnostics: DiagnosticLimits;
 }
 
 export const LIMITS: AllLimits = {
@@ -203,6 +226,7 @@ export const LIMITS: AllLimits = {
   server: DEFAULT_LIMITS,
   igtl: DEFAULT_IGTL_LIMITS,
   shutdown: SHUTDOWN,
+  diagnostics: DIAGNOSTIC_LIMITS,
 };
 
 /** The orders between limits that `checkLimits` holds them to, each with why it matters. */

@@ -44,7 +44,7 @@ test('a wrong order between limits is refused, naming both limits and their valu
 test('docs/architecture.md, "Limits", states the numbers src/limits.ts holds', () => {
   const doc = readFileSync(join(REPO_ROOT, 'docs/architecture.md'), 'utf8');
   const section = doc.slice(doc.indexOf('## Limits'), doc.indexOf('## Reliability')).replace(/\s+/g, ' ');
-  const { server, source, igtl, shutdown } = LIMITS;
+  const { server, source, igtl, shutdown, diagnostics } = LIMITS;
   const s = (ms: number) => `${ms / 1000} s`;
   const kib = (bytes: number) => `${bytes / 1024} KiB`;
   const mib = (bytes: number) => `${bytes / 2 ** 20} MiB`;
@@ -68,6 +68,8 @@ test('docs/architecture.md, "Limits", states the numbers src/limits.ts holds', (
     `stop grace (${s(shutdown.workerGraceMs)})`,
     `close handshake (${s(shutdown.clientCloseMs)})`,
     `exit deadline (${s(shutdown.deadlineMs)})`,
+    `at most ${diagnostics.logLinesPerSecond} lines a second each, ffmpeg's last ${diagnostics.ffmpegTailLines} stderr lines`,
+    `${s(diagnostics.ffmpegProbeTimeoutMs)} for \`ffmpeg -version\``,
   ];
   for (const phrase of stated) assert.ok(section.includes(phrase), `the Limits section says "${phrase}"`);
 });

@@ -1,3 +1,5 @@
+import { DIAGNOSTIC_LIMITS } from '../limits.js';
+
 /**
  * Reads what ffmpeg prints on stderr while it opens a stream: the input's size and duration and
  * the size and rate of the raw frames it will write. ffprobe is not bundled with
@@ -83,15 +85,13 @@ export class DamageLog {
   }
 }
 
-const TAIL_LINES = 40;
-
 /** The last lines ffmpeg printed on stderr, where the reason for a failure is. */
 export class StderrTail {
   readonly lines: string[] = [];
 
   push(line: string): void {
     this.lines.push(line);
-    if (this.lines.length > TAIL_LINES) this.lines.shift();
+    if (this.lines.length > DIAGNOSTIC_LIMITS.ffmpegTailLines) this.lines.shift();
   }
 }
 

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import { DIAGNOSTIC_LIMITS } from '../limits.js';
 
 /**
  * The ffmpeg binary: `FFMPEG_PATH` when set; otherwise the newer of the system's `ffmpeg`
@@ -33,7 +34,7 @@ export function newestFfmpeg(candidates: string[]): string {
 
 /** The last year of the build's copyright line ("Copyright (c) 2000-2018 the FFmpeg developers"); undefined when it does not run. */
 export function buildYear(path: string): number | undefined {
-  const run = spawnSync(path, ['-version'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+  const run = spawnSync(path, ['-version'], { encoding: 'utf8', timeout: DIAGNOSTIC_LIMITS.ffmpegProbeTimeoutMs, stdio: ['ignore', 'pipe', 'ignore'] });
   if (run.status !== 0 || typeof run.stdout !== 'string') return undefined;
   const year = /Copyright \(c\) \d{4}-(\d{4})/.exec(run.stdout)?.[1];
   return year === undefined ? undefined : Number(year);
@@ -49,7 +50,7 @@ const keepsSizes = new Map<string, boolean>();
 export function ffmpegKeepsFrameSizes(path = ffmpegPath()): boolean {
   let known = keepsSizes.get(path);
   if (known === undefined) {
-    const help = spawnSync(path, ['-hide_banner', '-h', 'long'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 4 << 20 });
+    const help = spawnSync(path, ['-hide_banner', '-h', 'long'], { encoding: 'utf8', timeout: DIAGNOSTIC_LIMITS.ffmpegProbeTimeoutMs, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 4 << 20 });
     known = typeof help.stdout === 'string' && /^-autoscale\b/m.test(help.stdout);
     keepsSizes.set(path, known);
   }

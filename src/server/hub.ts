@@ -2,7 +2,7 @@ import type { WebSocket, RawData } from 'ws';
 import { log, throttled } from '../util/log.js';
 import type { Metrics } from './metrics.js';
 import { parseControl, type ControlMessage } from './control.js';
-import { SHUTDOWN, type HubLimits } from '../limits.js';
+import { DIAGNOSTIC_LIMITS, SHUTDOWN, type HubLimits } from '../limits.js';
 import type { HelloMessage, StatusMessage, TextMessage } from '../wire/protocol.js';
 
 export interface HubHooks {
@@ -37,8 +37,8 @@ export class Hub {
   private readonly clients = new Map<WebSocket, Client>();
   private readonly pingTimer: NodeJS.Timeout;
   private readonly stallTimer: NodeJS.Timeout;
-  /** 10 connects and disconnects a second are logged, the rest counted: 5 000 connects are not 5 000 lines. */
-  private readonly clientLog = throttled(log.info, 10, 'client connects and disconnects');
+  /** Connects and disconnects are logged at a bounded rate, the rest counted: 5 000 connects are not 5 000 lines. */
+  private readonly clientLog = throttled(log.info, DIAGNOSTIC_LIMITS.logLinesPerSecond, 'client connects and disconnects');
 
   constructor(
     private readonly limits: HubLimits,

@@ -16,7 +16,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { PROTOCOL_VERSION, type HelloMessage, type Settings, type SourceState, type SourceStatus, type StatusMessage, type TextMessage } from '../wire/protocol.js';
 import { Relay } from './relay.js';
 import { ConnectionSlots } from './slots.js';
-import { DEFAULT_LIMITS, type ServerLimits } from '../limits.js';
+import { DEFAULT_LIMITS, DIAGNOSTIC_LIMITS, type ServerLimits } from '../limits.js';
 import { checkMethodSettings } from '../settings.js';
 import { IgtlServer, type IgtlServerOptions } from './igtl.js';
 import { DEFAULT_MASK, type MaskSettings } from '../surface/stage.js';
@@ -117,7 +117,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     settings: settings(),
   });
 
-  const controlLog = throttled(log.info, 10, 'control messages');
+  const controlLog = throttled(log.info, DIAGNOSTIC_LIMITS.logLinesPerSecond, 'control messages');
   const hub = new Hub(limits, metrics, {
     hello: (): HelloMessage => ({
       type: 'hello',
