@@ -15,14 +15,21 @@ import { boneEvidence, hasEvidence } from '../src/physics/evidence.js';
 
 const bankOptions: BankOptions = { window: 4, tau: 0.2, votes: 65, seed: 0, k: 3 };
 
-/** Three layers; the frame's first pixel picks the noise seed, its second the scene (cluster axes). */
+/** Three layers; the frame's first pixel picks the noise seed, its second the scene (cluster axes); the frame's size is its original, as for any backend. */
 const planted: Extractor = {
   backend: 'physics',
   model: 'planted',
   stride: 8,
   loadSize: 40,
   extract: async (image) =>
-    plant({ grid: [6, 5], seed: image.data[0], axisOffset: image.data[1], cluster: (r) => Math.min(2, Math.floor(r / 2)), saliency: (r) => (r >= 2 && r < 4 ? 0.8 : 0.05) }),
+    plant({
+      grid: [6, 5],
+      seed: image.data[0],
+      axisOffset: image.data[1],
+      cluster: (r) => Math.min(2, Math.floor(r / 2)),
+      saliency: (r) => (r >= 2 && r < 4 ? 0.8 : 0.05),
+      original: { width: image.width, height: image.height },
+    }),
   dispose: async () => {},
 };
 

@@ -33,7 +33,7 @@ export interface BankResult {
  * frames in the window, and by at least SCENE_MIN_JUMP (squared distance between unit
  * vectors, 0…4; guards against a factor on a near-zero level). The check needs two earlier
  * frames measured against centroids they were not fitted on. A change of grid or descriptor
- * length is a scene change too. Measured with the physics backend: over the lower-limb sweep
+ * length, or of frame size, is a scene change too. Measured with the physics backend: over the lower-limb sweep
  * (98 frames at 3 fps) the figure stays within 0.009–0.012 and never triggers; cutting from
  * the sweep to the phantom video raises it to 0.032 (3×) and triggers.
  */
@@ -156,10 +156,22 @@ export class RollingBank {
     };
   }
 
+  /**
+   * Whether the frame continues the window's picture: the same patch grid and descriptor length,
+   * and the same frame size, since after a change of size (a stream switching resolution) the
+   * window's cells belong to the old picture even where the grid stays the same.
+   */
   private sameGeometry(features: Features): boolean {
     const last = this.frames[this.frames.length - 1];
     if (!last) return true;
-    return last.features.grid[0] === features.grid[0] && last.features.grid[1] === features.grid[1] && last.features.dim === features.dim;
+    const [before, now] = [last.features, features];
+    return (
+      before.grid[0] === now.grid[0] &&
+      before.grid[1] === now.grid[1] &&
+      before.dim === now.dim &&
+      before.geometry.original.width === now.geometry.original.width &&
+      before.geometry.original.height === now.geometry.original.height
+    );
   }
 
   /**

@@ -76,8 +76,6 @@ export class StreamPipeline {
   private readonly surface: SurfaceStage;
   private readonly evidence?: (gray: GrayImage) => Promise<void>;
   private prior?: BoneSurface;
-  /** The size of the frames in the window. */
-  private size?: { width: number; height: number };
 
   constructor(
     private readonly extractor: Extractor,
@@ -90,23 +88,17 @@ export class StreamPipeline {
 
   /**
    * One frame through every step; frames must come in stream order (the bank and the prior
-   * follow them). A frame of another size than the previous one starts afresh, as a scene
-   * change does: the window's cells and the prior surface belong to the old picture
-   * (docs/architecture.md, "Where state lives"). surfaceMs includes any wait for the evidence
-   * map that was computed beside the bank.
+   * follow them). After a scene change, a change of frame size included (the bank flushes), the
+   * prior surface is dropped: it belongs to the old picture (docs/architecture.md, "Where state
+   * lives"). surfaceMs includes any wait for the evidence map that was computed beside the bank.
    */
   async process(frame: StreamFrame): Promise<StreamResult> {
-    const { width, height } = frame.image;
-    const resized = this.size !== undefined && (this.size.width !== width || this.size.height !== height);
-    if (resized) this.reset();
-    this.size = { width, height };
     const t0 = performance.now();
     const features = await this.extractor.extract(frame.image);
     const t1 = performance.now();
     // Started after the extractor, not beside it: the ViT's threads take both cores already.
     const evidence = this.evidence?.(frame.image);
-    const pushed = this.bank.push(features);
-    const bank = resized ? { ...pushed, sceneChange: true } : pushed;
+    const bank = this.bank.push(features);
     const t2 = performance.now();
     await evidence;
     const staged = this.surface({ gray: frame.image, cells: bank.mask, prior: bank.sceneChange ? undefined : this.prior });
