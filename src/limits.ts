@@ -195,6 +195,8 @@ export interface DiagnosticLimits {
    * are not 5 000 lines.
    */
   logLinesPerSecond: number;
+  /** Lines a second saying a source's frames changed size: an OpenIGTLink sender may alternate sizes message by message. */
+  sizeChangeLinesPerSecond: number;
   /** ffmpeg's last stderr lines kept per run, where a failure's reason is (src/ingest/ffmpeg-log.ts). */
   ffmpegTailLines: number;
   /** How long `ffmpeg -version` and `-h long` may take when choosing and probing an ffmpeg (src/ingest/ffmpeg-path.ts). */
@@ -203,6 +205,7 @@ export interface DiagnosticLimits {
 
 export const DIAGNOSTIC_LIMITS: DiagnosticLimits = {
   logLinesPerSecond: 10,
+  sizeChangeLinesPerSecond: 5,
   // ffmpeg's reason for a failure is in its last few lines; 40 keep it past the lines after it.
   ffmpegTailLines: 40,
   // Either answers in milliseconds; a binary that hangs must not hang the start of a command.

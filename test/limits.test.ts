@@ -70,6 +70,7 @@ test('docs/architecture.md, "Limits", states the numbers src/limits.ts holds', (
     `exit deadline (${s(shutdown.deadlineMs)})`,
     `at most ${diagnostics.logLinesPerSecond} lines a second each, ffmpeg's last ${diagnostics.ffmpegTailLines} stderr lines`,
     `${s(diagnostics.ffmpegProbeTimeoutMs)} for \`ffmpeg -version\``,
+    `changes of frame size logged ${diagnostics.sizeChangeLinesPerSecond} lines a second at most`,
   ];
   for (const phrase of stated) assert.ok(section.includes(phrase), `the Limits section says "${phrase}"`);
 });

@@ -8,7 +8,7 @@ import { checkSourceExists, corruptVideo, isDamaged, openFailure } from './open-
 import { UserError, errorMessage } from '../util/errors.js';
 import { log, throttled } from '../util/log.js';
 import type { GrayImage } from '../types.js';
-import { SOURCE_LIMITS } from '../limits.js';
+import { DIAGNOSTIC_LIMITS, SOURCE_LIMITS } from '../limits.js';
 
 export { parseSource, type SourceKind, type Crop, type SourceSpec, type SourceArgOptions } from './spec.js';
 export type { SourceInfo } from './decoder.js';
@@ -83,7 +83,7 @@ export class FrameSource extends EventEmitter {
   /** What an OpenIGTLink source received and refused, over all its connections. */
   readonly igtlStats?: IgtlInputStats;
   /** An OpenIGTLink sender may alternate sizes message by message: a few lines a second say so, the rest are counted. */
-  private readonly sizeLog = throttled(log.info, 5, 'frame size changes');
+  private readonly sizeLog = throttled(log.info, DIAGNOSTIC_LIMITS.sizeChangeLinesPerSecond, 'frame size changes');
 
   private currentState: SourceState = 'starting';
   private currentInfo?: SourceInfo;

@@ -32,10 +32,10 @@ export interface BankResult {
  * descriptors to the nearest centroid exceeds SCENE_FACTOR × the mean of that figure over the
  * frames in the window, and by at least SCENE_MIN_JUMP (squared distance between unit
  * vectors, 0…4; guards against a factor on a near-zero level). The check needs two earlier
- * frames measured against centroids they were not fitted on. A change of grid or descriptor
- * length, or of frame size, is a scene change too. Measured with the physics backend: over the lower-limb sweep
- * (98 frames at 3 fps) the figure stays within 0.009–0.012 and never triggers; cutting from
- * the sweep to the phantom video raises it to 0.032 (3×) and triggers.
+ * frames measured against centroids they were not fitted on. A change of grid, descriptor
+ * length or frame size is a scene change too. Measured with the physics backend: over the
+ * lower-limb sweep (98 frames at 3 fps) the figure stays within 0.009–0.012 and never
+ * triggers; cutting from the sweep to the phantom video raises it to 0.032 (3×) and triggers.
  */
 const SCENE_FACTOR = 1.5;
 const SCENE_MIN_JUMP = 0.005;
